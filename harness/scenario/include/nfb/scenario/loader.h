@@ -1,0 +1,35 @@
+// Loading scenario files: YAML -> profile and overrides applied -> typed, validated Scenario.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nfb/scenario/scenario.h"
+
+namespace nfb::scenario {
+
+struct LoadOptions {
+  std::string profile;                 // empty: the file's base values
+  std::vector<std::string> overrides;  // "key.path=value", applied after the profile
+  std::optional<int> repetitions;      // --repetitions, applied last
+};
+
+struct LoadedScenario {
+  Scenario scenario;
+  std::string source;         // file path (or the name given for a string)
+  std::string profile;        // profile applied, empty for none
+  std::string resolved_yaml;  // the document after profile and overrides: exactly what runs
+};
+
+// Loads, applies the profile and overrides, decodes and validates.
+// Throws InputError whose message starts with "<file>:<line>:<column>: " and names the key, for
+// syntax errors, unknown keys, wrong types, out-of-range values and dangling references; nothing
+// outside the process is touched.
+LoadedScenario LoadScenarioFile(const std::filesystem::path& path, const LoadOptions& options = {});
+LoadedScenario LoadScenarioString(std::string_view text, std::string_view source_name,
+                                  const LoadOptions& options = {});
+
+}  // namespace nfb::scenario

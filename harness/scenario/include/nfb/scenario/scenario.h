@@ -1,0 +1,144 @@
+// The typed model of a scenario file (see docs/scenario-format.md). Values here are already
+// validated: every reference resolves, every number is in range. Defaults live in the definitions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace nfb::scenario {
+
+struct Mac {
+  std::array<uint8_t, 6> bytes{};
+  std::string ToString() const;  // "02:00:00:00:01:01"
+  bool operator==(const Mac&) const = default;
+};
+
+// An IPv4 address with its prefix length, e.g. 198.18.0.11/24.
+struct Ipv4Prefix {
+  uint32_t address = 0;  // host byte order
+  int prefix_len = 32;
+  std::string AddressString() const;  // "198.18.0.11"
+  std::string ToString() const;       // "198.18.0.11/24"
+  bool operator==(const Ipv4Prefix&) const = default;
+};
+
+struct NicSpec {
+  std::string name = "peth0";
+  Mac mac;
+};
+
+struct Dom0Spec {
+  std::vector<int> cpus = {0};
+  Mac mac;  // of xenbr0, which carries dom0's own address
+  Ipv4Prefix address;
+  NicSpec nic;
+};
+
+struct GuestSpec {
+  std::string name;
+  int domid = 1;  // vif<domid>.0 in dom0
+  std::vector<int> vcpus = {1};
+  int memory_mb = 1024;
+  Mac mac;
+  Ipv4Prefix address;
+};
+
+struct ExternalHostSpec {
+  std::string name;
+  std::vector<int> cpus = {0};
+  Mac mac;
+  Ipv4Prefix address;
+};
+
+struct Topology {
+  Dom0Spec dom0;
+  std::vector<GuestSpec> guests;
+  std::vector<ExternalHostSpec> external_hosts;
+
+  const GuestSpec* FindGuest(const std::string& name) const;        // nullptr when absent
+  const ExternalHostSpec* FindExternal(const std::string& name) const;
+};
+
+enum class Hook { kTc, kXdp };
+
+struct ProgramSpec {
+  std::string name;    // key in `programs:`
+  std::string object;  // BPF object name, e.g. "icmp_echo"
+  Hook hook = Hook::kTc;
+};
+
+// Where a configuration's program runs.
+enum class InstallAt {
+  kGuest,    // the guest's own eth0 ingress
+  kOffload,  // dom0's NIC ingress behind the dispatcher, in the slot of the guest's MAC (XenBPF)
+  kDom0,     // dom0's NIC ingress, without the dispatcher
+};
+
+struct InstallSpec {
+  std::string program;  // key in Scenario::programs
+  InstallAt at = InstallAt::kGuest;
+};
+
+struct Configuration {
+  std::string name;
+  std::string target;  // "dom0" or a guest name
+  bool stop_guests = false;
+  std::optional<InstallSpec> install;
+};
+
+struct PingWorkload {
+  std::string from;  // an external host
+  uint64_t count = 10000;
+  uint64_t warmup = 100;
+  double interval_ms = 1.0;
+  double timeout_s = 2.0;
+};
+
+using Workload = std::variant<PingWorkload>;
+
+enum class TimestampRequest { kAuto, kAdapter, kAdapterUnsynced, kHost };
+
+struct CaptureSpec {
+  std::string host;  // an external host; capture on its eth0
+  TimestampRequest timestamps = TimestampRequest::kAuto;
+  int snaplen = 128;
+  int buffer_mb = 32;
+};
+
+enum class Order { kInterleaved, kSequential };
+
+struct ReportSpec {
+  std::string metric = "rtt";
+  std::string unit = "ms";
+  std::string baseline;  // a configuration name, or empty
+  // Reference values from the thesis, in scenario order: configuration -> value in `unit`.
+  std::vector<std::pair<std::string, double>> reference;
+};
+
+struct Scenario {
+  int schema = 1;
+  std::string name;
+  std::string description;
+  Topology topology;
+  std::map<std::string, ProgramSpec> programs;
+  std::vector<Configuration> configurations;
+  Workload workload;
+  CaptureSpec capture;
+  int repetitions = 1;
+  Order order = Order::kInterleaved;
+  std::vector<std::string> profiles;  // names of the profiles the file defines
+  ReportSpec report;
+};
+
+const char* ToString(Hook hook);
+const char* ToString(InstallAt at);
+const char* ToString(TimestampRequest request);
+const char* ToString(Order order);
+
+}  // namespace nfb::scenario
