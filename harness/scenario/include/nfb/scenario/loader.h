@@ -24,10 +24,14 @@ struct LoadedScenario {
   std::string resolved_yaml;  // the document after profile and overrides: exactly what runs
 };
 
-// Loads, applies the profile and overrides, decodes and validates.
+// Loads, applies the profile and overrides, decodes and validates (docs/scenario-format.md).
 // Throws InputError whose message starts with "<file>:<line>:<column>: " and names the key, for
 // syntax errors, unknown keys, wrong types, out-of-range values and dangling references; nothing
-// outside the process is touched.
+// outside the process is touched. A value set by a profile is also blamed on it
+// ("<file>:<line>:<column>: profile 'quick': workload.count: ..."); one set on the command line
+// has no position: "<file>: override 'workload.count=abc': workload.count: ...",
+// "<file>: --profile 'x': ...", "<file>: --repetitions 0: ...". Every profile the file defines is
+// validated, not only the selected one. An unreadable file gives "<file>: cannot read: ...".
 LoadedScenario LoadScenarioFile(const std::filesystem::path& path, const LoadOptions& options = {});
 LoadedScenario LoadScenarioString(std::string_view text, std::string_view source_name,
                                   const LoadOptions& options = {});

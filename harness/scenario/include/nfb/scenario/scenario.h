@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -17,6 +18,11 @@ struct Mac {
   std::array<uint8_t, 6> bytes{};
   std::string ToString() const;  // "02:00:00:00:01:01"
   bool operator==(const Mac&) const = default;
+
+  // Parses six colon-separated pairs of hex digits (either case). nullopt when malformed.
+  static std::optional<Mac> Parse(std::string_view text);
+  // Unicast (I/G bit clear) and locally administered (U/L bit set): 02:..., 06:..., 0a:..., ...
+  bool IsLocalUnicast() const { return (bytes[0] & 0x03) == 0x02; }
 };
 
 // An IPv4 address with its prefix length, e.g. 198.18.0.11/24.
@@ -26,6 +32,14 @@ struct Ipv4Prefix {
   std::string AddressString() const;  // "198.18.0.11"
   std::string ToString() const;       // "198.18.0.11/24"
   bool operator==(const Ipv4Prefix&) const = default;
+
+  // Parses "a.b.c.d/len" (decimal octets without leading zeros, len 0..32). nullopt when
+  // malformed or when the prefix length is missing.
+  static std::optional<Ipv4Prefix> Parse(std::string_view text);
+  uint32_t Netmask() const;    // host byte order, e.g. 0xffffff00 for /24
+  uint32_t Network() const;    // address & Netmask()
+  uint32_t Broadcast() const;  // Network() | ~Netmask()
+  bool Contains(uint32_t other_address) const { return (other_address & Netmask()) == Network(); }
 };
 
 struct NicSpec {
@@ -134,6 +148,8 @@ struct Scenario {
   Order order = Order::kInterleaved;
   std::vector<std::string> profiles;  // names of the profiles the file defines
   ReportSpec report;
+
+  const Configuration* FindConfiguration(const std::string& name) const;  // nullptr when absent
 };
 
 const char* ToString(Hook hook);
