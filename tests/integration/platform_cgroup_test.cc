@@ -21,16 +21,16 @@ namespace nfb {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using platform::testing::ReadText;
+using ::testing::HasSubstr;
 
 constexpr const char* kTestParent = "nfbtest-platform";
 
 std::string RandomHex() {
-  return fmt::format("{:08x}", static_cast<unsigned>(::getpid()) * 2654435761u ^
-                                   static_cast<unsigned>(std::chrono::steady_clock::now()
-                                                             .time_since_epoch()
-                                                             .count()));
+  return fmt::format(
+      "{:08x}",
+      static_cast<unsigned>(::getpid()) * 2654435761u ^
+          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
 }
 
 ProcessSpec BusyLoop(const DomainCgroup& domain) {
@@ -59,8 +59,8 @@ void ExerciseLayout(const CgroupLayout& layout, bool check_cpus) {
   EXPECT_THAT(cgroups, HasSubstr("/" + std::string(kTestParent) + "/" + hex + "/busy\n"));
   if (check_cpus) {
     std::string status = ReadText("/proc/" + std::to_string(busy.pid()) + "/status");
-    EXPECT_THAT(status, HasSubstr("Cpus_allowed_list:\t" + std::to_string(mapping.cpus.back()) +
-                                  "\n"));
+    EXPECT_THAT(status,
+                HasSubstr("Cpus_allowed_list:\t" + std::to_string(mapping.cpus.back()) + "\n"));
   }
 
   uint64_t t0 = domain.CpuUsageNs();

@@ -25,8 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::seconds;
-using ::testing::HasSubstr;
 using testing::Counters;
+using ::testing::HasSubstr;
 using testing::NamespacesWithPrefix;
 using testing::Ping;
 using testing::PingTopology;
@@ -105,19 +105,18 @@ TEST_F(NetnsPlatformTest, CommandRunsInTheHostsNamespaceAndCgroups) {
   EXPECT_EQ(guest.cpus, (std::vector<int>{1}));
 
   // The namespace: same nsfs inode as the named namespace, and the guest's own addresses.
-  ProcessResult ns = RunProcess(platform.Command("domu1", {"readlink", "/proc/self/ns/net"}),
-                                seconds(10));
+  ProcessResult ns =
+      RunProcess(platform.Command("domu1", {"readlink", "/proc/self/ns/net"}), seconds(10));
   struct stat st {};
   ASSERT_EQ(::stat(NamedNetnsPath(guest.netns).c_str(), &st), 0);
   EXPECT_EQ(ns.out, "net:[" + std::to_string(st.st_ino) + "]\n");
-  ProcessResult addr =
-      RunProcess(platform.Command("domu1", {"ip", "-o", "-4", "addr", "show", "dev", "eth0"}),
-                 seconds(10));
+  ProcessResult addr = RunProcess(
+      platform.Command("domu1", {"ip", "-o", "-4", "addr", "show", "dev", "eth0"}), seconds(10));
   EXPECT_THAT(addr.out, HasSubstr("198.18.0.11/24"));
 
   // The cgroups: every hierarchy names the run and the domain, and the cpuset holds.
-  ProcessResult cg = RunProcess(platform.Command("domu1", {"cat", "/proc/self/cgroup"}),
-                                seconds(10));
+  ProcessResult cg =
+      RunProcess(platform.Command("domu1", {"cat", "/proc/self/cgroup"}), seconds(10));
   const std::string expected = "/nfbench/" + id.hex + "/domu1";
   for (const fs::path& procs : guest.cgroup_procs) {
     EXPECT_THAT(procs.string(), HasSubstr(expected));
@@ -132,14 +131,15 @@ TEST_F(NetnsPlatformTest, CommandRunsInTheHostsNamespaceAndCgroups) {
   const DomainCgroup* cgroup = platform.Cgroup("domu1");
   ASSERT_NE(cgroup, nullptr);
   uint64_t before = cgroup->CpuUsageNs();
-  RunProcess(platform.Command("domu1", {"sh", "-c", "i=0; while [ $i -lt 100000 ]; do "
-                                                    "i=$((i+1)); done"}),
+  RunProcess(platform.Command("domu1", {"sh", "-c",
+                                        "i=0; while [ $i -lt 100000 ]; do "
+                                        "i=$((i+1)); done"}),
              seconds(30));
   EXPECT_GT(cgroup->CpuUsageNs(), before + 1'000'000) << "the busy loop was not accounted";
 
   // Other hosts land in their own domains.
-  ProcessResult dom0 = RunProcess(platform.Command("dom0", {"cat", "/proc/self/cgroup"}),
-                                  seconds(10));
+  ProcessResult dom0 =
+      RunProcess(platform.Command("dom0", {"cat", "/proc/self/cgroup"}), seconds(10));
   EXPECT_THAT(dom0.out, HasSubstr("cpuset:/nfbench/" + id.hex + "/dom0\n"));
   EXPECT_THROW(platform.Command("nosuchhost", {"true"}), InputError);
   EXPECT_THROW(platform.Host("switch"), InputError);
@@ -150,10 +150,9 @@ TEST_F(NetnsPlatformTest, RpsSteersEachDomainsReceiveWorkToItsCpus) {
   platform.Provision();
   auto rps = [&](const std::string& host, const std::string& ns, const std::string& dev) {
     // `ip netns exec` remounts /sys for the namespace: the simplest way for a test to look.
-    ProcessResult r = RunChecked(
-        ProcessSpec({"ip", "netns", "exec", ns, "cat",
-                     "/sys/class/net/" + dev + "/queues/rx-0/rps_cpus"}),
-        seconds(10));
+    ProcessResult r = RunChecked(ProcessSpec({"ip", "netns", "exec", ns, "cat",
+                                              "/sys/class/net/" + dev + "/queues/rx-0/rps_cpus"}),
+                                 seconds(10));
     (void)host;
     return r.out.substr(r.out.find_first_not_of("0,"));
   };
@@ -166,12 +165,11 @@ TEST_F(NetnsPlatformTest, RpsSteersEachDomainsReceiveWorkToItsCpus) {
 
   // IPv6 is off everywhere (no DAD or router solicitations in captures).
   ProcessResult v6 = RunProcess(
-      platform.Command("domu1", {"cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6"}),
-      seconds(10));
+      platform.Command("domu1", {"cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6"}), seconds(10));
   EXPECT_EQ(v6.out, "1\n");
   // Neighbours are permanent: no ARP in measurements.
-  ProcessResult neigh = RunProcess(
-      platform.Command("loadgen", {"ip", "neigh", "show", "198.18.0.11"}), seconds(10));
+  ProcessResult neigh =
+      RunProcess(platform.Command("loadgen", {"ip", "neigh", "show", "198.18.0.11"}), seconds(10));
   EXPECT_THAT(neigh.out, HasSubstr("lladdr 02:00:00:00:01:01 PERMANENT"));
 
   nlohmann::json d = platform.Describe();
@@ -181,8 +179,29 @@ TEST_F(NetnsPlatformTest, RpsSteersEachDomainsReceiveWorkToItsCpus) {
   EXPECT_EQ(d["hosts"][1]["rps_cpus"]["eth0"], "2");
   EXPECT_EQ(d["hosts"][1]["vif"]["name"], "vif1.0");
   EXPECT_FALSE(d["not_emulated"].empty());
-  EXPECT_EQ(d["cgroup"]["version"],
-            fs::exists("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1);
+  EXPECT_EQ(d["cgroup"]["version"], fs::exists("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1);
+}
+
+// Without traffic of our own the links stay silent: no IPv6 (DAD, router or MLD solicitations),
+// no ARP (permanent neighbours), no IGMP (bridges do not snoop), so captures hold only probes.
+TEST_F(NetnsPlatformTest, LinksStayQuietWithoutTraffic) {
+  NetnsPlatform platform(PingTopology(), RunId::Generate());
+  platform.Provision();
+  std::vector<Process> captures;
+  for (const auto& [host, dev] : std::vector<std::pair<std::string, std::string>>{
+           {"loadgen", "eth0"}, {"dom0", "vif1.0"}, {"domu2", "eth0"}}) {
+    captures.push_back(
+        Process::Start(platform.Command(host, {"tcpdump", "-i", dev, "-n", "-l", "-p", "-e"})));
+  }
+  // Linux sends unsolicited IGMP/MLD reports twice, within a second of an interface coming up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  for (Process& capture : captures) {
+    ProcessResult r = capture.Terminate();
+    EXPECT_EQ(r.out.find_first_not_of(" \n"), std::string::npos)
+        << capture.command_line() << " saw traffic:\n"
+        << r.out;
+    EXPECT_THAT(r.err, HasSubstr("\n0 packets captured")) << capture.command_line();
+  }
 }
 
 TEST_F(NetnsPlatformTest, StopGuestsTakesThemOffTheBridgeAndStartGuestsBringsThemBack) {
@@ -199,8 +218,8 @@ TEST_F(NetnsPlatformTest, StopGuestsTakesThemOffTheBridgeAndStartGuestsBringsThe
   EXPECT_FALSE(Ping(platform, "loadgen", domu1, 2).Succeeded());
   EXPECT_TRUE(Ping(platform, "loadgen", dom0, 2).Succeeded()) << "dom0 must stay reachable";
   std::string state = ReadText("/proc/" + std::to_string(guest_proc.pid()) + "/stat");
-  std::string freezer = ReadText("/sys/fs/cgroup/freezer/nfbench/" + platform.run_id().hex +
-                                 "/domu1/freezer.state");
+  std::string freezer =
+      ReadText("/sys/fs/cgroup/freezer/nfbench/" + platform.run_id().hex + "/domu1/freezer.state");
   if (!freezer.empty()) {
     EXPECT_EQ(freezer, "FROZEN\n");
   }

@@ -1,10 +1,9 @@
 #include "platform_test_util.h"
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "nfb/core/error.h"
 
@@ -56,9 +55,9 @@ ProcessResult Ping(const Platform& platform, const std::string& host, const std:
 }
 
 LinkCounters Counters(const std::string& netns, const std::string& device) {
-  ProcessResult r = RunChecked(
-      ProcessSpec({"ip", "-n", netns, "-s", "-j", "link", "show", "dev", device}),
-      std::chrono::seconds(10));
+  ProcessResult r =
+      RunChecked(ProcessSpec({"ip", "-n", netns, "-s", "-j", "link", "show", "dev", device}),
+                 std::chrono::seconds(10));
   nlohmann::json links = nlohmann::json::parse(r.out);
   const nlohmann::json& stats = links.at(0).at("stats64");
   return {stats.at("rx").at("packets").get<uint64_t>(),

@@ -91,12 +91,15 @@ InterruptScope::InterruptScope() {
   // SA_RESTART keeps unrelated blocking calls (reads of files, waitpid) from failing with EINTR;
   // waits that must wake up poll InterruptFd() instead of relying on EINTR.
   action.sa_flags = SA_RESTART;
-  if (::sigaction(SIGINT, &action, &g_saved_int) != 0 ||
-      ::sigaction(SIGTERM, &action, &g_saved_term) != 0) {
+  if (::sigaction(SIGINT, &action, &g_saved_int) != 0) {
+    --g_scope_depth;
+    ThrowSystemError("install the SIGINT handler", errno);
+  }
+  if (::sigaction(SIGTERM, &action, &g_saved_term) != 0) {
     int err = errno;
     ::sigaction(SIGINT, &g_saved_int, nullptr);
     --g_scope_depth;
-    ThrowSystemError("install SIGINT/SIGTERM handlers", err);
+    ThrowSystemError("install the SIGTERM handler", err);
   }
 }
 

@@ -1,6 +1,8 @@
 #include "nfb/core/cgroup.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,9 +17,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
@@ -170,8 +169,8 @@ CgroupLayout CgroupLayout::FromMounts(const std::vector<CgroupMount>& mounts,
                                       std::string_view v2_root_controllers) {
   auto find_v1 = [&](std::string_view controller) -> const CgroupMount* {
     for (const auto& m : mounts) {
-      if (m.version == 1 &&
-          std::find(m.controllers.begin(), m.controllers.end(), controller) != m.controllers.end()) {
+      if (m.version == 1 && std::find(m.controllers.begin(), m.controllers.end(), controller) !=
+                                m.controllers.end()) {
         return &m;
       }
     }
@@ -221,8 +220,8 @@ CgroupLayout CgroupLayout::Detect() {
   std::string v2_controllers;
   bool has_v1_cpuset = false;
   for (const auto& m : mounts) {
-    if (m.version == 1 && std::find(m.controllers.begin(), m.controllers.end(), "cpuset") !=
-                              m.controllers.end()) {
+    if (m.version == 1 &&
+        std::find(m.controllers.begin(), m.controllers.end(), "cpuset") != m.controllers.end()) {
       has_v1_cpuset = true;
     }
   }
@@ -427,7 +426,8 @@ void CgroupRun::CreateRun(const std::vector<int>& available) {
       const std::string root_control = Trim(ReadFile(h.root / "cgroup.subtree_control"));
       std::vector<std::string_view> enabled = Split(root_control, ' ');
       if (std::find(enabled.begin(), enabled.end(), "cpuset") == enabled.end()) {
-        log::Info("enabling the cpuset controller in {}", (h.root / "cgroup.subtree_control").string());
+        log::Info("enabling the cpuset controller in {}",
+                  (h.root / "cgroup.subtree_control").string());
         WriteFile(h.root / "cgroup.subtree_control", "+cpuset");
       }
     }

@@ -1,6 +1,7 @@
 #include "nfb/core/subprocess.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,8 +16,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
@@ -318,8 +317,7 @@ struct Process::State {
           throw InterruptedError();
         }
       }
-      if ((pid_slot >= 0 && rc > 0 && fds[pid_slot].revents) ||
-          (pid_slot < 0 && Exited())) {
+      if ((pid_slot >= 0 && rc > 0 && fds[pid_slot].revents) || (pid_slot < 0 && Exited())) {
         Reap();
         return true;
       }

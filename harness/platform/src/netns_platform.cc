@@ -1,5 +1,7 @@
 #include "nfb/platform/netns_platform.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,9 +10,6 @@
 #include <regex>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "netns_files.h"
 #include "nfb/core/cancel.h"
@@ -56,8 +55,8 @@ std::string Trim(std::string text) {
 NetnsPlatform::NetnsPlatform(const scenario::Topology& topology, RunId run_id)
     : run_id_(std::move(run_id)) {
   if (!internal::IsRunHex(run_id_.hex)) {
-    throw InputError(fmt::format("invalid run id '{}' (6 to 32 lower-case hex digits)",
-                                 run_id_.hex));
+    throw InputError(
+        fmt::format("invalid run id '{}' (6 to 32 lower-case hex digits)", run_id_.hex));
   }
   prefix_ = run_id_.Prefix();
   const scenario::Dom0Spec& d0 = topology.dom0;
@@ -80,16 +79,18 @@ NetnsPlatform::NetnsPlatform(const scenario::Topology& topology, RunId run_id)
           what, name));
     }
     if (!names.insert(name).second) {
-      throw InputError(fmt::format("{} name '{}' is taken (dom0, switch and every host name must "
-                                   "be distinct)",
-                                   what, name));
+      throw InputError(
+          fmt::format("{} name '{}' is taken (dom0, switch and every host name must "
+                      "be distinct)",
+                      what, name));
     }
   };
 
   Domain dom0;
   dom0.role = Role::kDom0;
-  dom0.info = {"dom0", prefix_ + "-dom0", kDom0Bridge, d0.address.AddressString(),
-               d0.mac.ToString(), {}, {}};
+  dom0.info = {
+      "dom0", prefix_ + "-dom0", kDom0Bridge, d0.address.AddressString(), d0.mac.ToString(), {},
+      {}};
   dom0.requested_cpus = d0.cpus;
   dom0.address = d0.address;
   dom0.rps_devices = {nic_name_};
@@ -99,13 +100,14 @@ NetnsPlatform::NetnsPlatform(const scenario::Topology& topology, RunId run_id)
   for (const scenario::GuestSpec& g : topology.guests) {
     claim(g.name, "guest");
     if (g.domid < 1 || !domids.insert(g.domid).second) {
-      throw InputError(fmt::format("guest '{}': domid {} must be positive and unique", g.name,
-                                   g.domid));
+      throw InputError(
+          fmt::format("guest '{}': domid {} must be positive and unique", g.name, g.domid));
     }
     Domain guest;
     guest.role = Role::kGuest;
-    guest.info = {g.name, prefix_ + "-" + g.name, "eth0", g.address.AddressString(),
-                  g.mac.ToString(), {}, {}};
+    guest.info = {
+        g.name, prefix_ + "-" + g.name, "eth0", g.address.AddressString(), g.mac.ToString(), {},
+        {}};
     guest.requested_cpus = g.vcpus;
     guest.address = g.address;
     guest.domid = g.domid;
@@ -123,8 +125,9 @@ NetnsPlatform::NetnsPlatform(const scenario::Topology& topology, RunId run_id)
     claim(e.name, "external host");
     Domain host;
     host.role = Role::kExternal;
-    host.info = {e.name, prefix_ + "-" + e.name, "eth0", e.address.AddressString(),
-                 e.mac.ToString(), {}, {}};
+    host.info = {
+        e.name, prefix_ + "-" + e.name, "eth0", e.address.AddressString(), e.mac.ToString(), {},
+        {}};
     host.requested_cpus = e.cpus;
     host.address = e.address;
     host.switch_port = fmt::format("swp{}", port++);
@@ -192,15 +195,16 @@ std::vector<std::string> NetnsPlatform::AllNetns() const {
 // One `ip -batch` per namespace and phase instead of one process per command: provisioning cost
 // is dominated by process start-up on a loaded box. The batch files stay in the run directory
 // (removed at teardown) as a record of what was done.
-void NetnsPlatform::IpBatch(const std::string& netns, const std::vector<std::vector<std::string>>& lines) {
+void NetnsPlatform::IpBatch(const std::string& netns,
+                            const std::vector<std::vector<std::string>>& lines) {
   std::string text;
   for (const auto& line : lines) {
     std::string command = CommandLine(line);
     log::Debug("ip{}: {}", netns.empty() ? "" : " -n " + netns, command);
     text += command + "\n";
   }
-  const fs::path file = state_->dir() / fmt::format("ip-{:02}-{}.batch", ++batches_,
-                                                    netns.empty() ? "host" : netns);
+  const fs::path file =
+      state_->dir() / fmt::format("ip-{:02}-{}.batch", ++batches_, netns.empty() ? "host" : netns);
   std::ofstream(file) << text;
   std::vector<std::string> args;
   if (!netns.empty()) args = {"-n", netns};
@@ -213,9 +217,10 @@ void NetnsPlatform::CheckPrefixFree() const {
   for (const auto& entry : fs::directory_iterator(internal::kRunRoot, ec)) {
     std::string other = entry.path().filename().string();
     if (other != run_id_.hex && internal::IsRunHex(other) && RunId{other}.Prefix() == prefix_) {
-      throw RunError(fmt::format("run {} already uses the name prefix {}; retry, or run "
-                                 "`nfbench cleanup` if that run is dead",
-                                 other, prefix_));
+      throw RunError(
+          fmt::format("run {} already uses the name prefix {}; retry, or run "
+                      "`nfbench cleanup` if that run is dead",
+                      other, prefix_));
     }
   }
   if (fs::exists(RunDirectory(run_id_), ec)) {
@@ -224,9 +229,10 @@ void NetnsPlatform::CheckPrefixFree() const {
   for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
     std::string name = entry.path().filename().string();
     if (name.rfind(prefix_ + "-", 0) == 0) {
-      throw RunError(fmt::format("network namespace {} exists already: a dead run left it "
-                                 "(`nfbench cleanup` removes it)",
-                                 name));
+      throw RunError(
+          fmt::format("network namespace {} exists already: a dead run left it "
+                      "(`nfbench cleanup` removes it)",
+                      name));
     }
   }
   for (const fs::path& dir : cgroups_->RunDirs()) {
@@ -302,8 +308,9 @@ void NetnsPlatform::Provision() {
   ThrowIfInterrupted();
 
   // 2. Devices, created from here directly inside their namespaces (veth pairs included), so
-  // nothing ever appears in the host's namespace. Bridges: no STP, no forwarding delay, so a
-  // port forwards as soon as its link is up.
+  // nothing ever appears in the host's namespace. Bridges: no STP and no forwarding delay, so a
+  // port forwards as soon as its link is up; no multicast snooping, whose "all snoopers" group
+  // membership makes each bridge send IGMP reports into the captures.
   //
   // Every veth end gets its own interface index, unique in the run. Two ends of a pair with the
   // same index (easy across namespaces: both the 3rd device of theirs) make the kernel treat
@@ -313,12 +320,12 @@ void NetnsPlatform::Provision() {
   auto index = [&] { return std::to_string(next_index++); };
   Lines devices{
       {"link", "add", "name", kSwitchBridge, "netns", sw, "address", kSwitchMac, "type", "bridge",
-       "forward_delay", "0", "stp_state", "0"},
+       "forward_delay", "0", "stp_state", "0", "mcast_snooping", "0"},
       {"link", "add", "name", kDom0Bridge, "netns", dom0, "address", Dom0().info.mac, "type",
-       "bridge", "forward_delay", "0", "stp_state", "0"},
-      {"link", "add", "name", nic_name_, "index", index(), "netns", dom0, "address", nic_mac_,
-       "type", "veth", "peer", "name", "swp0", "index", index(), "netns", sw, "address",
-       SwitchPortMac(0)},
+       "bridge", "forward_delay", "0", "stp_state", "0", "mcast_snooping", "0"},
+      {"link", "add",     "name",   nic_name_, "index", index(),   "netns",
+       dom0,   "address", nic_mac_, "type",    "veth",  "peer",    "name",
+       "swp0", "index",   index(),  "netns",   sw,      "address", SwitchPortMac(0)},
   };
   Lines switch_setup{{"link", "set", "lo", "up"},
                      {"link", "set", kSwitchBridge, "up"},
@@ -330,14 +337,18 @@ void NetnsPlatform::Provision() {
   int port = 1;
   for (const Domain& d : domains_) {
     if (d.role == Role::kGuest) {
-      devices.push_back({"link", "add", "name", d.vif, "index", index(), "netns", dom0, "address",
-                         kVifMac, "type", "veth", "peer", "name", "eth0", "index", index(),
-                         "netns", d.info.netns, "address", d.info.mac});
+      devices.push_back({"link", "add",     "name",  d.vif,   "index",      index(),   "netns",
+                         dom0,   "address", kVifMac, "type",  "veth",       "peer",    "name",
+                         "eth0", "index",   index(), "netns", d.info.netns, "address", d.info.mac});
       dom0_setup.push_back({"link", "set", d.vif, "master", kDom0Bridge, "up"});
     } else if (d.role == Role::kExternal) {
-      devices.push_back({"link", "add", "name", "eth0", "index", index(), "netns", d.info.netns,
-                         "address", d.info.mac, "type", "veth", "peer", "name", d.switch_port,
-                         "index", index(), "netns", sw, "address", SwitchPortMac(port++)});
+      devices.push_back({"link",     "add",        "name",
+                         "eth0",     "index",      index(),
+                         "netns",    d.info.netns, "address",
+                         d.info.mac, "type",       "veth",
+                         "peer",     "name",       d.switch_port,
+                         "index",    index(),      "netns",
+                         sw,         "address",    SwitchPortMac(port++)});
       switch_setup.push_back({"link", "set", d.switch_port, "master", kSwitchBridge, "up"});
     }
   }
@@ -423,8 +434,8 @@ void NetnsPlatform::WaitUntilForwarding(
       reported = true;
     }
     if (Clock::now() > deadline) {
-      throw RunError(fmt::format("links not up after {} ms: {}", timeout.count(),
-                                 fmt::join(waiting, ", ")));
+      throw RunError(
+          fmt::format("links not up after {} ms: {}", timeout.count(), fmt::join(waiting, ", ")));
     }
     if (!SleepFor(std::chrono::milliseconds(2))) ThrowIfInterrupted();
   }
@@ -501,7 +512,9 @@ json NetnsPlatform::Describe() const {
     for (const fs::path& p : d.info.cgroup_procs) cgroups.push_back(p.parent_path().string());
     json host = {
         {"name", d.info.name},
-        {"role", d.role == Role::kDom0 ? "dom0" : d.role == Role::kGuest ? "guest" : "external"},
+        {"role", d.role == Role::kDom0    ? "dom0"
+                 : d.role == Role::kGuest ? "guest"
+                                          : "external"},
         {"netns", d.info.netns},
         {"interface", d.info.interface},
         {"address", d.address.ToString()},
@@ -513,8 +526,8 @@ json NetnsPlatform::Describe() const {
         {"rps_cpus", rps},
     };
     for (size_t i = 0; i < d.mapping.requested.size(); ++i) {
-      host["cpu_mapping"].push_back({{"requested", d.mapping.requested[i]},
-                                     {"cpu", d.mapping.mapped[i]}});
+      host["cpu_mapping"].push_back(
+          {{"requested", d.mapping.requested[i]}, {"cpu", d.mapping.mapped[i]}});
     }
     if (d.role == Role::kDom0) {
       host["nic"] = {{"name", nic_name_}, {"mac", nic_mac_}, {"switch_port", "swp0"}};
@@ -530,8 +543,10 @@ json NetnsPlatform::Describe() const {
   json cgroup = {{"version", layout_ ? layout_->version : 0}, {"hierarchies", json::array()}};
   if (layout_) {
     for (const auto& h : layout_->hierarchies) {
-      cgroup["hierarchies"].push_back({{"root", h.root.string()}, {"version", h.version},
-                                       {"cpuset", h.cpuset}, {"cpuacct", h.cpuacct},
+      cgroup["hierarchies"].push_back({{"root", h.root.string()},
+                                       {"version", h.version},
+                                       {"cpuset", h.cpuset},
+                                       {"cpuacct", h.cpuacct},
                                        {"freezer", h.freezer}});
     }
   }
@@ -543,7 +558,7 @@ json NetnsPlatform::Describe() const {
       {"hosts", hosts},
       {"available_cpus", available_cpus_},
       {"cgroup", cgroup},
-      {"bridges", "STP off, forward delay 0"},
+      {"bridges", "STP off, forward delay 0, multicast snooping off"},
       {"neighbours", "permanent ARP entries between all hosts of a subnet (no ARP traffic)"},
       {"ipv6", "disabled in every namespace"},
       {"provision_ms", provision_time_.count()},

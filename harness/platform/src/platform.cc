@@ -2,6 +2,7 @@
 #include "nfb/platform/platform.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "nfb/core/cgroup.h"
 #include "nfb/core/error.h"

@@ -91,14 +91,13 @@ TEST_F(CancelTest, SecondSignalDuringTeardownIsOnlyAcknowledged) {
 }
 
 TEST_F(CancelTest, ScopesNestAndRestoreThePreviousDisposition) {
-  struct sigaction before {}, before_term {};
+  struct sigaction before {
+  }, before_term{};
   ::sigaction(SIGINT, nullptr, &before);
   ::sigaction(SIGTERM, nullptr, &before_term);
   {
     InterruptScope outer;
-    {
-      InterruptScope inner;
-    }
+    { InterruptScope inner; }
     // The inner scope ending must not uninstall the outer one's handler.
     struct sigaction now {};
     ::sigaction(SIGINT, nullptr, &now);

@@ -71,16 +71,16 @@ TEST(CgroupLayoutTest, NoCpusetAnywhereIsAMissingPrerequisite) {
                PrerequisiteError);
   EXPECT_THROW(CgroupLayout::FromMounts({}, ""), PrerequisiteError);
   // The hybrid host's empty cgroup2 alone offers nothing.
-  EXPECT_THROW(CgroupLayout::FromMounts(
-                   ParseCgroupMounts("41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw"),
-                   ""),
-               PrerequisiteError);
+  EXPECT_THROW(
+      CgroupLayout::FromMounts(
+          ParseCgroupMounts("41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw"), ""),
+      PrerequisiteError);
 }
 
 TEST(CgroupLayoutTest, MountPointEscapesAreDecoded) {
-  std::vector<CgroupMount> mounts =
-      ParseCgroupMounts("1 2 0:3 / /mnt/my\\040cgroups rw - cgroup cgroup rw,cpuset,clone_children\n"
-                        "garbage line\n");
+  std::vector<CgroupMount> mounts = ParseCgroupMounts(
+      "1 2 0:3 / /mnt/my\\040cgroups rw - cgroup cgroup rw,cpuset,clone_children\n"
+      "garbage line\n");
   ASSERT_EQ(mounts.size(), 1u);
   EXPECT_EQ(mounts[0].path, "/mnt/my cgroups");
   EXPECT_EQ(mounts[0].controllers, (std::vector<std::string>{"cpuset", "clone_children"}));
@@ -141,10 +141,10 @@ CgroupLayout FakeV1Layout() {
 
 TEST(CgroupRunTest, PathsAreRunAndDomainUnderEveryHierarchy) {
   CgroupRun run(FakeV1Layout(), "0123abcd");
-  EXPECT_EQ(run.RunDirs(), (std::vector<std::filesystem::path>{
-                               "/sys/fs/cgroup/cpuset/nfbench/0123abcd",
-                               "/sys/fs/cgroup/cpuacct/nfbench/0123abcd",
-                               "/sys/fs/cgroup/freezer/nfbench/0123abcd"}));
+  EXPECT_EQ(run.RunDirs(),
+            (std::vector<std::filesystem::path>{"/sys/fs/cgroup/cpuset/nfbench/0123abcd",
+                                                "/sys/fs/cgroup/cpuacct/nfbench/0123abcd",
+                                                "/sys/fs/cgroup/freezer/nfbench/0123abcd"}));
   EXPECT_EQ(run.DomainDirs("domu1").front(), "/sys/fs/cgroup/cpuset/nfbench/0123abcd/domu1");
   EXPECT_EQ(run.DomainDirs("domu1").size(), 3u);
 

@@ -41,7 +41,6 @@ std::string ReadAll(const std::filesystem::path& path) {
   return text.str();
 }
 
-
 class TempDir {
  public:
   TempDir() {
@@ -93,9 +92,9 @@ TEST(SubprocessTest, TimeoutEscalatesToSigkillForTheWholeGroup) {
   TempDir dir;
   const std::filesystem::path ready = dir.path() / "ready";
   auto start = Clock::now();
-  Process p = Process::Start(
-      Sh("trap '' TERM; sleep 30 & echo $! > " + ready.string() + ".tmp; mv " + ready.string() +
-         ".tmp " + ready.string() + "; wait; echo survived"));
+  Process p =
+      Process::Start(Sh("trap '' TERM; sleep 30 & echo $! > " + ready.string() + ".tmp; mv " +
+                        ready.string() + ".tmp " + ready.string() + "; wait; echo survived"));
   while (!std::filesystem::exists(ready) && SecondsSince(start) < 10) {
     std::this_thread::sleep_for(milliseconds(5));
   }
@@ -120,11 +119,14 @@ TEST(SubprocessTest, ExecFailureIsARunErrorNamingTheCommand) {
     EXPECT_STREQ(e.what(), "cannot run '/nonexistent/nfb-tool': No such file or directory");
   }
   try {
-    RunProcess(ProcessSpec({"nfb-no-such-command-anywhere"}), seconds(10));
+    // The lookup uses the child's PATH (an unreadable PATH entry would make it EACCES, as
+    // execvp reports it).
+    ProcessSpec spec({"nfb-no-such-command-anywhere"});
+    spec.env = {{"PATH", "/usr/bin:/bin"}};
+    RunProcess(spec, seconds(10));
     FAIL() << "expected RunError";
   } catch (const RunError& e) {
-    EXPECT_STREQ(e.what(),
-                 "cannot run 'nfb-no-such-command-anywhere': No such file or directory");
+    EXPECT_STREQ(e.what(), "cannot run 'nfb-no-such-command-anywhere': No such file or directory");
   }
 }
 
@@ -212,8 +214,9 @@ TEST(SubprocessTest, UnwritableOutputFileIsARunError) {
 TEST(SubprocessTest, EnvironmentIsInheritedAndOverridden) {
   ::setenv("NFB_TEST_INHERITED", "from parent", 1);
   ::setenv("NFB_TEST_OVERRIDDEN", "old", 1);
-  ProcessSpec spec = Sh("printf '%s|%s|%s' \"$NFB_TEST_INHERITED\" \"$NFB_TEST_OVERRIDDEN\" "
-                        "\"$NFB_TEST_NEW\"");
+  ProcessSpec spec =
+      Sh("printf '%s|%s|%s' \"$NFB_TEST_INHERITED\" \"$NFB_TEST_OVERRIDDEN\" "
+         "\"$NFB_TEST_NEW\"");
   spec.env = {{"NFB_TEST_OVERRIDDEN", "new"}, {"NFB_TEST_NEW", "a b"}};
   ProcessResult r = RunProcess(spec, seconds(10));
   EXPECT_EQ(r.out, "from parent|new|a b");
@@ -236,7 +239,8 @@ TEST(SubprocessTest, OnlyStdioReachesTheChild) {
 
 TEST(SubprocessTest, ChildLeadsItsOwnProcessGroupWithCleanSignalState) {
   // Ignored and blocked signals of the harness must not leak into tools.
-  struct sigaction ignore {}, old_usr2 {};
+  struct sigaction ignore {
+  }, old_usr2{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGUSR2, &ignore, &old_usr2);
   sigset_t block, old_mask;
@@ -266,7 +270,7 @@ TEST(SubprocessTest, WaitWithTimeoutReturnsNothingWhileRunning) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->signal, SIGKILL);
   EXPECT_FALSE(p.running());
-  EXPECT_FALSE(p.Signal(SIGKILL));  // reaped: nothing to signal
+  EXPECT_FALSE(p.Signal(SIGKILL));      // reaped: nothing to signal
   EXPECT_EQ(p.Wait().signal, SIGKILL);  // the same result again
 }
 

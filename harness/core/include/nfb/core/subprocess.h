@@ -95,8 +95,8 @@ class Process {
   // result (the child's own, if it had already exited).
   ProcessResult Terminate(std::chrono::milliseconds grace = std::chrono::seconds(2));
 
-  pid_t pid() const;      // -1 for an empty Process
-  bool running() const;   // started and not yet reaped
+  pid_t pid() const;     // -1 for an empty Process
+  bool running() const;  // started and not yet reaped
   const std::string& command_line() const;
 
  private:

@@ -62,10 +62,10 @@ class NetnsPlatform final : public Platform {
     std::vector<int> requested_cpus;
     CpuMapping mapping;
     scenario::Ipv4Prefix address;
-    int domid = 0;                          // guests
-    std::string vif;                        // guests: vif<domid>.0 in dom0
-    std::string switch_port;                // external hosts: their port on sw0
-    std::vector<std::string> rps_devices;   // devices in info.netns steered to this domain's CPUs
+    int domid = 0;                         // guests
+    std::string vif;                       // guests: vif<domid>.0 in dom0
+    std::string switch_port;               // external hosts: their port on sw0
+    std::vector<std::string> rps_devices;  // devices in info.netns steered to this domain's CPUs
     std::optional<DomainCgroup> cgroup;
   };
 

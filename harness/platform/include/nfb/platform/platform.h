@@ -7,10 +7,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "nfb/core/subprocess.h"
 #include "nfb/scenario/scenario.h"
@@ -71,7 +70,8 @@ class Platform {
 // The emulated Xen host (see docs/platform-netns.md). Nothing is touched until Provision().
 // Throws InputError if the topology cannot be emulated (duplicate or reserved host names, names
 // unusable for namespaces or interfaces) or the run id is malformed.
-std::unique_ptr<Platform> MakeNetnsPlatform(const scenario::Topology& topology, const RunId& run_id);
+std::unique_ptr<Platform> MakeNetnsPlatform(const scenario::Topology& topology,
+                                            const RunId& run_id);
 
 struct CleanupReport {
   std::vector<std::string> removed;  // one line per object, e.g. "network namespace nfb1a2b3c-dom0"
