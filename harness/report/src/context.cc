@@ -95,6 +95,12 @@ json CollectHostContext() {
     in >> key >> kb;
     return kb;
   }();
+  // Idle states decide how fast a sleeping CPU answers a wake-up, which dominates cross-CPU
+  // paths (a guest on its own vCPU); record what was in force.
+  host["cpuidle"] = {
+      {"driver", ReadTrimmed("/sys/devices/system/cpu/cpuidle/current_driver")},
+      {"governor", ReadTrimmed("/sys/devices/system/cpu/cpuidle/current_governor_ro")},
+  };
   host["cgroup"] = fs::exists("/sys/fs/cgroup/cgroup.controllers") ? "v2" : "v1";
   host["virtualization"] = ToolVersion({"systemd-detect-virt"});
   return host;
