@@ -84,7 +84,7 @@ struct RunRecord {
   std::vector<report::AccountingRow> accounting;
   json steps = json::array();
   std::set<std::string> timestamp_types;
-  std::vector<double> resolutions_ns;
+  json resolution_probe;  // the clock step measured on the capture interface before measuring
 };
 
 class ScenarioRun {
@@ -97,6 +97,7 @@ class ScenarioRun {
 
  private:
   void MeasureStep(platform::Platform& platform, const report::ResultsDir& dir, const Step& step);
+  void MeasureTimestampResolution(platform::Platform& platform, const report::ResultsDir& dir);
   void WriteResults(const report::ResultsDir& dir, const std::string& status,
                     const std::string& error);
 
@@ -158,7 +159,6 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
   probe.sent = ping_run.summary.transmitted;
   probe.first_sequence = ping_run.first_sequence;
   collectors::EchoRttResult analysis = collectors::AnalyzeEchoRtt(capture.output, probe);
-  collectors::TimestampResolution resolution = collectors::EstimateResolution(capture.output);
 
   for (const collectors::RttSample& s : analysis.samples) {
     record_.samples.push_back({config.name, step.repetition, "rtt", s.rtt_ns / 1000.0, "us", s.t_s});
@@ -180,7 +180,6 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
         {"capture_dropped", static_cast<int64_t>(capture_report.ps_drop)},
         {"capture_if_dropped", static_cast<int64_t>(capture_report.ps_ifdrop)}}});
   record_.timestamp_types.insert(capture_report.timestamp_type);
-  if (resolution.resolution_ns > 0) record_.resolutions_ns.push_back(resolution.resolution_ns);
 
   record_.steps.push_back({
       {"configuration", config.name},
@@ -195,7 +194,6 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
                     {"received", ping_run.summary.received},
                     {"duplicates", ping_run.summary.duplicates}}},
       {"capture", collectors::ToJson(capture_report)},
-      {"timestamp_resolution", collectors::ToJson(resolution)},
       {"raw", fs::relative(raw, dir.root()).string()},
   });
 
@@ -213,6 +211,25 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
   }
 }
 
+// RTTs of a few microseconds are only a few hundred clock steps, so the step is measured, not
+// assumed: a burst of frames with random gaps, sent and captured on the capture interface itself
+// (ping's regular 1 ms spacing cannot reveal it). The frames carry a private EtherType and go to
+// their own source MAC, so the switch learns it and forwards at most the first one.
+void ScenarioRun::MeasureTimestampResolution(platform::Platform& platform,
+                                             const report::ResultsDir& dir) {
+  const platform::HostInfo& host = platform.Host(s_.capture.host);
+  collectors::ResolutionProbeOptions probe;
+  probe.netns = host.netns;
+  probe.interface = host.interface;
+  probe.timestamps = ToCollectorRequest(s_.capture.timestamps);
+  probe.output = dir.File("raw") / "timestamp-probe.pcap";
+  collectors::ResolutionProbeResult r = collectors::ProbeTimestampResolution(probe);
+  record_.resolution_probe = {{"interface", s_.capture.host + ":" + host.interface},
+                              {"packets_sent", r.packets_sent},
+                              {"capture", collectors::ToJson(r.capture)},
+                              {"resolution", collectors::ToJson(r.resolution)}};
+}
+
 void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string& status,
                                const std::string& error) {
   context_["status"] = status;
@@ -222,10 +239,10 @@ void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string&
   context_["timestamps"] = {
       {"types_used", std::vector<std::string>(record_.timestamp_types.begin(),
                                               record_.timestamp_types.end())},
-      {"resolution_ns",
-       record_.resolutions_ns.empty()
-           ? json(nullptr)
-           : json(*std::max_element(record_.resolutions_ns.begin(), record_.resolutions_ns.end()))},
+      {"resolution_ns", record_.resolution_probe.is_null()
+                            ? json(nullptr)
+                            : record_.resolution_probe["resolution"]["resolution_ns"]},
+      {"resolution_probe", record_.resolution_probe},
   };
 
   std::ostringstream samples, summary, accounting, comparison;
@@ -298,6 +315,8 @@ fs::path ScenarioRun::Execute() {
         {"dom0:" + platform->Dom0NicInterface(),
          report::CollectNicOffloads(platform->Dom0Netns(), platform->Dom0NicInterface())},
     };
+
+    MeasureTimestampResolution(*platform, dir);
 
     std::vector<Step> steps = PlanSteps(s_);
     for (size_t i = 0; i < steps.size(); ++i) {
