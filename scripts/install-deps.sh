@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config clang llvm git
   libbpf-dev bpftool linux-libc-dev libyaml-cpp-dev libpcap-dev libcli11-dev nlohmann-json3-dev
   libfmt-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # the offload system: vchan transport (libxenvchan), the libFuzzer build (clang's runtime)
+  libxen-dev libclang-rt-14-dev
   # run: platform, workloads, capture, context
   iproute2 iputils-ping ethtool procps kmod tcpdump
   # plots (Debian's python3, not a pip environment)

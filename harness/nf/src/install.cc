@@ -1,11 +1,13 @@
 #include "nfb/nf/install.h"
 
+#include "bpfd_offload.h"
+
 #include <arpa/inet.h>
 
 #include <optional>
 
-#include "nfb/bpf/dispatcher.h"
 #include "nfb/bpf/icmp_echo.h"
+#include "nfb/bpf/objects.h"
 #include "nfb/bpf/attach.h"
 #include "nfb/core/error.h"
 #include "nfb/core/netns.h"
@@ -51,39 +53,6 @@ class DirectEcho : public InstalledFunction {
   std::optional<bpf::TcIngressAttachment> attachment_;
 };
 
-// XenBPF: the dispatcher at dom0's NIC, the guest's program in the slot of the guest's MAC.
-// Until bpfd (the offload daemon) exists, the harness plays its part directly.
-class OffloadedEcho : public InstalledFunction {
- public:
-  OffloadedEcho(std::string netns, std::string interface, const scenario::Mac& guest_mac)
-      : netns_(std::move(netns)), interface_(std::move(interface)), guest_mac_(guest_mac) {
-    slot_ = dispatcher_.SetSlot(guest_mac_.bytes, program_.tc_fd());
-    NetnsScope in(netns_);
-    attachment_.emplace(bpf::TcIngressAttachment::Attach(interface_, dispatcher_.tc_fd()));
-  }
-  json Describe() const override {
-    return {{"at", "offload"},       {"program", "icmp_echo"},
-            {"hook", "tc ingress"},  {"netns", netns_},
-            {"interface", interface_}, {"dispatcher_slot", slot_},
-            {"guest_mac", guest_mac_.ToString()}, {"path", "harness-direct"}};
-  }
-  json Counters() const override {
-    json c = EchoCounters(program_);
-    bpf::SlotCounters slot = dispatcher_.Counters(guest_mac_.bytes);
-    c["dispatcher_slot_packets"] = slot.packets;
-    c["dispatcher_slot_bytes"] = slot.bytes;
-    return c;
-  }
-
- private:
-  std::string netns_, interface_;
-  scenario::Mac guest_mac_;
-  bpf::Dispatcher dispatcher_;
-  bpf::IcmpEchoProgram program_;
-  uint32_t slot_ = 0;
-  std::optional<bpf::TcIngressAttachment> attachment_;  // destroyed first: detach before unload
-};
-
 uint32_t AddressBe(const std::string& dotted) {
   in_addr a{};
   if (::inet_pton(AF_INET, dotted.c_str(), &a) != 1) throw RunError("bad address " + dotted);
@@ -107,7 +76,8 @@ void CheckInstallable(const scenario::Scenario& scenario, const scenario::Config
 
 std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
                                            const scenario::Configuration& config,
-                                           platform::Platform& platform) {
+                                           platform::Platform& platform,
+                                           const std::filesystem::path& log_dir) {
   CheckInstallable(scenario, config);
   if (!config.install) return std::make_unique<NoFunction>();
   switch (config.install->at) {
@@ -124,8 +94,8 @@ std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
     case InstallAt::kOffload: {
       const scenario::GuestSpec* guest = scenario.topology.FindGuest(config.target);
       if (guest == nullptr) throw InputError("offload target '" + config.target + "' is not a guest");
-      return std::make_unique<OffloadedEcho>(platform.Dom0Netns(), platform.Dom0NicInterface(),
-                                             guest->mac);
+      return std::make_unique<BpfdOffload>(platform, *guest, config.install->program,
+                                           bpf::kIcmpEchoObjectPath, log_dir);
     }
   }
   throw InputError("configuration '" + config.name + "': unknown install location");

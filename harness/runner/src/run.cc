@@ -132,7 +132,7 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
     }
   } restart{platform, config.stop_guests};
 
-  std::unique_ptr<nf::InstalledFunction> installed = nf::Install(s_, config, platform);
+  std::unique_ptr<nf::InstalledFunction> installed = nf::Install(s_, config, platform, raw);
   json install_description = installed->Describe();
 
   collectors::CaptureOptions capture;
@@ -343,7 +343,7 @@ fs::path ScenarioRun::Execute() {
 
   WriteResults(dir, status, error);
   if (failure) {
-    log::Error("{}: {}; partial results in {}", s_.name, error, dir.root().string());
+    log::Info("{}: {}; partial results in {}", s_.name, status, dir.root().string());
     throw *failure;
   }
   if (options_.plot) {

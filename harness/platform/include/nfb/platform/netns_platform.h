@@ -45,6 +45,7 @@ class NetnsPlatform final : public Platform {
   void StartGuests() override;
   ProcessSpec Command(const std::string& host, std::vector<std::string> argv) const override;
   nlohmann::json Describe() const override;
+  std::filesystem::path StateDirectory() const override { return RunDirectory(run_id_); }
 
   const RunId& run_id() const { return run_id_; }
   // The namespace of the switch the NIC and the external hosts are plugged into.

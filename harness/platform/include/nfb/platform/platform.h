@@ -65,6 +65,9 @@ class Platform {
   // Names, interfaces, MACs, CPU mapping, RPS masks, cgroup version and what is not emulated, for
   // the results' context.json.
   virtual nlohmann::json Describe() const = 0;
+  // A private directory for this run's sockets and state files (mode 0700), removed by
+  // Teardown() and by CleanupStale() after a killed run.
+  virtual std::filesystem::path StateDirectory() const = 0;
 };
 
 // The emulated Xen host (see docs/platform-netns.md). Nothing is touched until Provision().
