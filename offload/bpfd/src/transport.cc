@@ -73,42 +73,46 @@ SocketChannel::SocketChannel(int fd, std::string description)
 
 SocketChannel::~SocketChannel() { ::close(fd_); }
 
-IoResult SocketChannel::Read(std::span<uint8_t> buffer) {
+namespace {
+
+// What a failed recv/send means for the session: retry, wait for readiness, peer gone, or error.
+// Shared by Read and Write so both directions treat a vanished peer the same way.
+IoResult FailedIo(int err) {
   IoResult r;
+  if (err == EAGAIN || err == EWOULDBLOCK) {
+    r.would_block = true;
+  } else if (err == ECONNRESET || err == EPIPE) {
+    r.closed = true;
+  } else {
+    r.error = err;
+  }
+  return r;
+}
+
+}  // namespace
+
+IoResult SocketChannel::Read(std::span<uint8_t> buffer) {
   for (;;) {
     const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailedIo(errno);
+    IoResult r;
     if (n > 0) {
       r.bytes = static_cast<size_t>(n);
-    } else if (n == 0) {
-      r.closed = buffer.size() > 0;
-    } else if (errno == EINTR) {
-      continue;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      r.would_block = true;
-    } else if (errno == ECONNRESET || errno == EPIPE) {
-      r.closed = true;
     } else {
-      r.error = errno;
+      r.closed = buffer.size() > 0;  // 0 from a non-empty read: orderly shutdown
     }
     return r;
   }
 }
 
 IoResult SocketChannel::Write(std::span<const uint8_t> data) {
-  IoResult r;
   for (;;) {
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) {
-      r.bytes = static_cast<size_t>(n);
-    } else if (errno == EINTR) {
-      continue;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      r.would_block = true;
-    } else if (errno == ECONNRESET || errno == EPIPE) {
-      r.closed = true;
-    } else {
-      r.error = errno;
-    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailedIo(errno);
+    IoResult r;
+    r.bytes = static_cast<size_t>(n);
     return r;
   }
 }
