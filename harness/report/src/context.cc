@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "nfb/core/subprocess.h"
@@ -38,20 +39,10 @@ std::string FirstLine(const std::string& text) {
   return text.substr(0, end);
 }
 
-// Runs a version command; the first non-empty line of stdout (or stderr, where some tools print
-// their version) is the answer.
 json ToolVersion(std::vector<std::string> argv) {
-  try {
-    ProcessSpec spec;
-    spec.argv = std::move(argv);
-    ProcessResult r = RunProcess(spec, std::chrono::seconds(10));
-    std::string text = !r.out.empty() ? r.out : r.err;
-    std::string line = FirstLine(text);
-    if (line.empty()) return "unknown";
-    return line;
-  } catch (const std::exception&) {
-    return "not found";
-  }
+  std::optional<std::string> line = ToolVersionLine(std::move(argv));
+  if (!line) return "not found";
+  return line->empty() ? "unknown" : *line;
 }
 
 std::string CpuModel() {
@@ -67,6 +58,17 @@ std::string CpuModel() {
 }
 
 }  // namespace
+
+std::optional<std::string> ToolVersionLine(std::vector<std::string> argv) {
+  try {
+    ProcessSpec spec;
+    spec.argv = std::move(argv);
+    ProcessResult r = RunProcess(spec, std::chrono::seconds(10));
+    return FirstLine(!r.out.empty() ? r.out : r.err);
+  } catch (const std::exception&) {
+    return std::nullopt;  // the tool cannot run (not installed, not executable)
+  }
+}
 
 json CollectHostContext() {
   json host;

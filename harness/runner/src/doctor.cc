@@ -14,6 +14,7 @@
 #include "nfb/core/error.h"
 #include "nfb/core/netns.h"
 #include "nfb/core/subprocess.h"
+#include "nfb/report/context.h"
 #include "nfb/runner/prerequisites.h"
 
 namespace nfb::runner {
@@ -68,10 +69,9 @@ DoctorCheck Tool(const std::string& name, std::vector<std::string> version_argv,
     c.detail = "not found (" + why + ")";
     return c;
   }
-  ProcessResult r = Run(version_argv);
-  std::string version = FirstLine(r.out.empty() ? r.err : r.out);
-  c.ok = true;
-  c.detail = path + ": " + version;
+  std::optional<std::string> version = report::ToolVersionLine(std::move(version_argv));
+  c.ok = version.has_value();
+  c.detail = path + ": " + version.value_or("found but cannot run");
   return c;
 }
 

@@ -4,13 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nfb::report {
 
 // Hostname, kernel, CPU model and count, governor per CPU, clocksource, memory, cgroup version.
 nlohmann::json CollectHostContext();
+
+// Runs a version command and returns the first line it prints (stdout, or stderr where some
+// tools print their version; possibly empty), or nullopt when the tool cannot run.
+std::optional<std::string> ToolVersionLine(std::vector<std::string> argv);
 
 // Versions of the external tools and libraries a run uses; a missing tool is "not found".
 nlohmann::json CollectToolVersions();
