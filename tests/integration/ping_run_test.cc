@@ -62,44 +62,18 @@ std::vector<std::map<std::string, std::string>> ReadCsv(const fs::path& p) {
   return rows;
 }
 
-std::string NetnsList() {
-  nfb::ProcessSpec spec;
-  spec.argv = {"ip", "netns", "list"};
-  return nfb::RunProcess(spec, std::chrono::seconds(10)).out;
-}
-
-// Objects an nfbench run could leave behind: namespaces, cgroups, run state, BPF programs.
+// Objects an nfbench run could leave behind (namespaces, cgroups, run state, BPF programs), as
+// listed by the same check the test command runs after the suite.
 std::vector<std::string> Leftovers() {
-  std::vector<std::string> left;
-  std::stringstream ns(NetnsList());
-  std::string name;
-  while (ns >> name) {
-    if (name.rfind("nfb", 0) == 0 && name.rfind("nfbtest", 0) != 0) left.push_back("netns " + name);
-    std::getline(ns, name);  // "(id: N)"
-  }
-  for (const char* dir : {"/sys/fs/cgroup/nfbench", "/sys/fs/cgroup/cpuset/nfbench",
-                          "/sys/fs/cgroup/cpuacct/nfbench"}) {
-    if (!fs::is_directory(dir)) continue;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      if (e.is_directory()) left.push_back("cgroup " + e.path().string());
-    }
-  }
-  if (fs::is_directory("/run/nfbench")) {
-    for (const auto& e : fs::directory_iterator("/run/nfbench")) {
-      left.push_back("run state " + e.path().string());
-    }
-  }
   nfb::ProcessSpec spec;
-  spec.argv = {"bpftool", "-j", "prog", "show"};
-  nfb::ProcessResult r = nfb::RunProcess(spec, std::chrono::seconds(10));
-  if (r.exit_code == 0) {
-    for (const auto& prog : json::parse(r.out, nullptr, false)) {
-      std::string pname = prog.value("name", "");
-      if (pname == "icmp_echo_tc" || pname == "dispatcher_tc" || pname == "icmp_echo_xdp") {
-        left.push_back("bpf program " + pname);
-      }
-    }
+  spec.argv = {std::string(NFB_SOURCE_DIR) + "/scripts/check-clean-host.sh"};
+  nfb::ProcessResult r = nfb::RunProcess(spec, std::chrono::seconds(30));
+  std::vector<std::string> left;
+  std::stringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("left behind: ", 0) == 0) left.push_back(line.substr(13));
   }
+  EXPECT_EQ(r.exit_code == 0, left.empty()) << r.err;
   return left;
 }
 
