@@ -115,7 +115,7 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
   fs::path raw = dir.Raw(config.name, step.repetition);
   const std::string target = TargetAddress(platform, config);
   const platform::HostInfo& loadgen = platform.Host(ping.from);
-  const platform::HostInfo& capture_host = platform.Host(s_.capture.host);
+  const platform::HostInfo& capture_host = platform.Host(s_.capture->host);
 
   if (config.stop_guests) platform.StopGuests();
   // Guests come back even when this step fails, so the next configuration sees them.
@@ -139,9 +139,9 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
   capture.netns = capture_host.netns;
   capture.interface = capture_host.interface;
   capture.filter = fmt::format("icmp and host {}", target);
-  capture.snaplen = s_.capture.snaplen;
-  capture.buffer_bytes = s_.capture.buffer_mb << 20;
-  capture.timestamps = ToCollectorRequest(s_.capture.timestamps);
+  capture.snaplen = s_.capture->snaplen;
+  capture.buffer_bytes = s_.capture->buffer_mb << 20;
+  capture.timestamps = ToCollectorRequest(s_.capture->timestamps);
   capture.output = raw / "capture.pcap";
   auto pcap = collectors::PcapCapture::Start(capture);
 
@@ -217,14 +217,14 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
 // their own source MAC, so the switch learns it and forwards at most the first one.
 void ScenarioRun::MeasureTimestampResolution(platform::Platform& platform,
                                              const report::ResultsDir& dir) {
-  const platform::HostInfo& host = platform.Host(s_.capture.host);
+  const platform::HostInfo& host = platform.Host(s_.capture->host);
   collectors::ResolutionProbeOptions probe;
   probe.netns = host.netns;
   probe.interface = host.interface;
-  probe.timestamps = ToCollectorRequest(s_.capture.timestamps);
+  probe.timestamps = ToCollectorRequest(s_.capture->timestamps);
   probe.output = dir.File("raw") / "timestamp-probe.pcap";
   collectors::ResolutionProbeResult r = collectors::ProbeTimestampResolution(probe);
-  record_.resolution_probe = {{"interface", s_.capture.host + ":" + host.interface},
+  record_.resolution_probe = {{"interface", s_.capture->host + ":" + host.interface},
                               {"packets_sent", r.packets_sent},
                               {"capture", collectors::ToJson(r.capture)},
                               {"resolution", collectors::ToJson(r.resolution)}};

@@ -317,11 +317,42 @@ Topology DecodeTopology(const Node& node, const Path& path, const Context& ctx) 
   return topology;
 }
 
+// A program is either a BPF object (`object:`, with optional `hook:` and `parameters:`) or a list
+// of iptables rules (`iptables:`); the two are exclusive.
 ProgramSpec DecodeProgram(const std::string& name, const Node& node, const Path& path,
                           const Context& ctx) {
-  const MapReader m(node, path, ctx, {"object", "hook"});
+  const MapReader m(node, path, ctx, {"object", "hook", "parameters", "iptables"});
   ProgramSpec program;
   program.name = name;
+  if (const Node* rules = m.Find("iptables")) {
+    for (std::string_view other : {"object", "hook", "parameters"}) {
+      if (m.Find(other) != nullptr) {
+        ctx.Fail(*m.Find(other), m.At(other),
+                 "an iptables program has no BPF object, hook or parameters");
+      }
+    }
+    program.kind = ProgramKind::kIptables;
+    const Node& list = RequireList(*rules, m.At("iptables"), ctx, false);
+    if (list.items.empty()) ctx.Fail(list, m.At("iptables"), "expected at least one rule");
+    for (size_t i = 0; i < list.items.size(); ++i) {
+      const Path at = m.At("iptables").Index(i);
+      std::string rule = ReadNonEmptyString(list.items[i], at, ctx);
+      // The rule becomes an argv, never a shell line; a chain and a target are the minimum.
+      if (rule.find_first_of("\n;|&$`<>\\\"'") != std::string::npos) {
+        ctx.Fail(list.items[i], at,
+                 "rules are split on spaces into iptables arguments; quotes, shell operators and "
+                 "newlines are not allowed");
+      }
+      if (rule.find(" -j ") == std::string::npos) {
+        ctx.Fail(list.items[i], at,
+                 fmt::format("'{}' has no target (expected e.g. 'INPUT -p udp --dport 9999 -j "
+                             "DROP')",
+                             Excerpt(rule)));
+      }
+      program.iptables_rules.push_back(std::move(rule));
+    }
+    return program;
+  }
   const Node& object = m.Require("object");
   program.object = ReadString(object, m.At("object"), ctx);
   // It names nf_programs/<object>.bpf.c and its skeleton, so it must be a plain C identifier part.
@@ -334,6 +365,18 @@ ProgramSpec DecodeProgram(const std::string& name, const Node& node, const Path&
         fmt::format("expected a BPF object name matching [a-z0-9_]+, got {}", Describe(object)));
   }
   if (const Node* n = m.Find("hook")) program.hook = ReadEnum(*n, m.At("hook"), ctx, kHookNames);
+  if (const Node* n = m.Find("parameters")) {
+    const Path at = m.At("parameters");
+    if (!n->IsNull() && !n->IsMap()) Expected(*n, at, ctx, "a map of parameter name to number");
+    for (const Entry& entry : n->entries) {
+      if (!IsLowerIdentifier(entry.key, 32)) {
+        ctx.Fail(entry.key_origin, at.Key(entry.key), "expected a name matching [a-z][a-z0-9_]*");
+      }
+      program.parameters.emplace_back(
+          entry.key, static_cast<uint64_t>(ReadInteger(entry.value, at.Key(entry.key), ctx, 0,
+                                                       std::numeric_limits<int64_t>::max())));
+    }
+  }
   return program;
 }
 
@@ -358,7 +401,8 @@ InstallSpec DecodeInstall(const Node& node, const Path& path, const Context& ctx
 }
 
 Configuration DecodeConfiguration(const Node& node, const Path& path, const Context& ctx) {
-  const MapReader m(node, path, ctx, {"name", "target", "stop_guests", "install"});
+  const MapReader m(node, path, ctx,
+                    {"name", "target", "stop_guests", "install", "attack", "receiver"});
   Configuration config;
   config.name = ReadNonEmptyString(m.Require("name"), m.At("name"), ctx);
   config.target = ReadNonEmptyString(m.Require("target"), m.At("target"), ctx);
@@ -366,6 +410,8 @@ Configuration DecodeConfiguration(const Node& node, const Path& path, const Cont
     config.stop_guests = ReadBool(*n, m.At("stop_guests"), ctx);
   }
   if (const Node* n = m.Find("install")) config.install = DecodeInstall(*n, m.At("install"), ctx);
+  if (const Node* n = m.Find("attack")) config.attack = ReadBool(*n, m.At("attack"), ctx);
+  if (const Node* n = m.Find("receiver")) config.receiver = ReadBool(*n, m.At("receiver"), ctx);
   return config;
 }
 
@@ -389,11 +435,85 @@ Workload DecodePingWorkload(const Node& node, const Path& path, const Context& c
   return ping;
 }
 
+FlowSpec DecodeFlow(const Node& node, const Path& path, const Context& ctx) {
+  const MapReader m(node, path, ctx,
+                    {"from", "rate_mbit", "datagram_bytes", "duration_s", "interval_s", "port"});
+  FlowSpec flow;
+  flow.from = ReadNonEmptyString(m.Require("from"), m.At("from"), ctx);
+  if (const Node* n = m.Find("rate_mbit"))
+    flow.rate_mbit = ReadNumberIn(*n, m.At("rate_mbit"), ctx, 0.001, 100000);
+  // 1472 bytes fill a 1500-byte MTU with IPv4 and UDP headers; iperf3 needs 16 for its header.
+  if (const Node* n = m.Find("datagram_bytes"))
+    flow.datagram_bytes = ReadInt(*n, m.At("datagram_bytes"), ctx, 16, 1472);
+  if (const Node* n = m.Find("duration_s"))
+    flow.duration_s = ReadNumberIn(*n, m.At("duration_s"), ctx, 1, 86400);
+  if (const Node* n = m.Find("interval_s"))
+    flow.interval_s = ReadNumberIn(*n, m.At("interval_s"), ctx, 0.1, 60);
+  if (const Node* n = m.Find("port")) flow.port = ReadInt(*n, m.At("port"), ctx, 1, 65535);
+  return flow;
+}
+
+AttackSpec DecodeAttack(const Node& node, const Path& path, const Context& ctx) {
+  const MapReader m(node, path, ctx,
+                    {"from", "port", "frame_bytes", "packets", "start_s", "rate_pps", "generator"});
+  AttackSpec attack;
+  attack.from = ReadNonEmptyString(m.Require("from"), m.At("from"), ctx);
+  if (const Node* n = m.Find("port")) attack.port = ReadInt(*n, m.At("port"), ctx, 1, 65535);
+  // 60 bytes is Ethernet's minimum frame without FCS; 1514 fills a 1500-byte MTU.
+  if (const Node* n = m.Find("frame_bytes"))
+    attack.frame_bytes = ReadInt(*n, m.At("frame_bytes"), ctx, 60, 1514);
+  if (const Node* n = m.Find("packets")) {
+    attack.packets =
+        static_cast<uint64_t>(ReadInteger(*n, m.At("packets"), ctx, 0, 1'000'000'000'000));
+  }
+  if (const Node* n = m.Find("start_s"))
+    attack.start_s = ReadNumberIn(*n, m.At("start_s"), ctx, 0, 86400);
+  if (const Node* n = m.Find("rate_pps"))
+    attack.rate_pps = ReadNumberIn(*n, m.At("rate_pps"), ctx, 0, 1e9);
+  if (const Node* n = m.Find("generator"))
+    attack.generator = ReadEnum(*n, m.At("generator"), ctx, kGeneratorNames);
+  return attack;
+}
+
+CotenantSpec DecodeCotenant(const Node& node, const Path& path, const Context& ctx) {
+  const MapReader m(node, path, ctx,
+                    {"guest", "benchmark", "unixbench_dir", "duration_s", "threads", "start_s"});
+  CotenantSpec cotenant;
+  cotenant.guest = ReadNonEmptyString(m.Require("guest"), m.At("guest"), ctx);
+  if (const Node* n = m.Find("benchmark"))
+    cotenant.benchmark = ReadEnum(*n, m.At("benchmark"), ctx, kCpuBenchmarkNames);
+  if (const Node* n = m.Find("unixbench_dir"))
+    cotenant.unixbench_dir = ReadNonEmptyString(*n, m.At("unixbench_dir"), ctx);
+  if (const Node* n = m.Find("duration_s"))
+    cotenant.duration_s = ReadNumberIn(*n, m.At("duration_s"), ctx, 1, 86400);
+  if (const Node* n = m.Find("threads")) cotenant.threads = ReadInt(*n, m.At("threads"), ctx, 1, 256);
+  if (const Node* n = m.Find("start_s"))
+    cotenant.start_s = ReadNumberIn(*n, m.At("start_s"), ctx, 0, 86400);
+  if (cotenant.benchmark == CpuBenchmarkKind::kUnixbench && cotenant.unixbench_dir.empty()) {
+    ctx.Fail(node, m.At("unixbench_dir"), "benchmark unixbench needs unixbench_dir");
+  }
+  return cotenant;
+}
+
+Workload DecodeUdpFloodWorkload(const Node& node, const Path& path, const Context& ctx) {
+  const MapReader m(node, path, ctx, {"type", "flow", "attack", "cotenant"});
+  UdpFloodWorkload flood;
+  if (const Node* n = m.Find("flow")) flood.flow = DecodeFlow(*n, m.At("flow"), ctx);
+  flood.attack = DecodeAttack(m.Require("attack"), m.At("attack"), ctx);
+  if (const Node* n = m.Find("cotenant")) flood.cotenant = DecodeCotenant(*n, m.At("cotenant"), ctx);
+  if (!flood.flow && !flood.cotenant) {
+    ctx.Fail(node, path.Key("flow"),
+             "a udp_flood workload measures something: give a flow, a cotenant or both");
+  }
+  return flood;
+}
+
 // The workload kinds by their `type:`. A new kind is a struct in the Workload variant, a decode
 // function taking the whole workload map (its own `type` key included) and a row here.
 using WorkloadDecoder = Workload (*)(const Node&, const Path&, const Context&);
 constexpr std::pair<std::string_view, WorkloadDecoder> kWorkloadTypes[] = {
     {"ping", &DecodePingWorkload},
+    {"udp_flood", &DecodeUdpFloodWorkload},
 };
 
 Workload DecodeWorkload(const Node& node, const Path& path, const Context& ctx) {
@@ -426,6 +546,16 @@ CaptureSpec DecodeCapture(const Node& node, const Path& path, const Context& ctx
     capture.buffer_mb = ReadInt(*n, m.At("buffer_mb"), ctx, 1, 1024);
   }
   return capture;
+}
+
+CpuSamplingSpec DecodeCpuSampling(const Node& node, const Path& path, const Context& ctx) {
+  const MapReader m(node, path, ctx, {"enabled", "interval_s"}, true);
+  CpuSamplingSpec spec;
+  spec.enabled = true;
+  if (const Node* n = m.Find("enabled")) spec.enabled = ReadBool(*n, m.At("enabled"), ctx);
+  if (const Node* n = m.Find("interval_s"))
+    spec.interval_s = ReadNumberIn(*n, m.At("interval_s"), ctx, 0.1, 60);
+  return spec;
 }
 
 ReportSpec DecodeReport(const Node& node, const Path& path, const Context& ctx) {
@@ -500,7 +630,8 @@ Scenario DecodeScenario(const Node& root, const Context& ctx) {
   const Path top;
   const MapReader m(root, top, ctx,
                     {"schema", "name", "description", "topology", "programs", "configurations",
-                     "workload", "capture", "repetitions", "order", "profiles", "report"});
+                     "workload", "capture", "cpu_sampling", "repetitions", "order", "profiles",
+                     "report"});
   const Node& name = m.Require("name");
   s.name = ReadString(name, m.At("name"), ctx);
   if (!IsScenarioName(s.name)) {
@@ -524,7 +655,9 @@ Scenario DecodeScenario(const Node& root, const Context& ctx) {
   }
 
   s.workload = DecodeWorkload(m.Require("workload"), m.At("workload"), ctx);
-  s.capture = DecodeCapture(m.Require("capture"), m.At("capture"), ctx);
+  if (const Node* n = m.Find("capture")) s.capture = DecodeCapture(*n, m.At("capture"), ctx);
+  if (const Node* n = m.Find("cpu_sampling"))
+    s.cpu_sampling = DecodeCpuSampling(*n, m.At("cpu_sampling"), ctx);
   if (const Node* n = m.Find("repetitions"))
     s.repetitions = ReadInt(*n, m.At("repetitions"), ctx, 1, 1000);
   if (const Node* n = m.Find("order")) s.order = ReadEnum(*n, m.At("order"), ctx, kOrderNames);

@@ -14,6 +14,24 @@ inline constexpr std::pair<std::string_view, Hook> kHookNames[] = {
     {"xdp", Hook::kXdp},
 };
 
+inline constexpr std::pair<std::string_view, ProgramKind> kProgramKindNames[] = {
+    {"bpf", ProgramKind::kBpf},
+    {"iptables", ProgramKind::kIptables},
+};
+
+inline constexpr std::pair<std::string_view, GeneratorKind> kGeneratorNames[] = {
+    {"auto", GeneratorKind::kAuto},
+    {"pktgen", GeneratorKind::kPktgen},
+    {"trafgen", GeneratorKind::kTrafgen},
+};
+
+inline constexpr std::pair<std::string_view, CpuBenchmarkKind> kCpuBenchmarkNames[] = {
+    {"auto", CpuBenchmarkKind::kAuto},
+    {"unixbench", CpuBenchmarkKind::kUnixbench},
+    {"sysbench", CpuBenchmarkKind::kSysbench},
+    {"stress-ng", CpuBenchmarkKind::kStressNg},
+};
+
 inline constexpr std::pair<std::string_view, InstallAt> kInstallAtNames[] = {
     {"guest", InstallAt::kGuest},
     {"offload", InstallAt::kOffload},

@@ -114,6 +114,11 @@ const Configuration* Scenario::FindConfiguration(const std::string& config_name)
 }
 
 const char* ToString(Hook hook) { return NameOf(internal::kHookNames, hook); }
+const char* ToString(ProgramKind kind) { return NameOf(internal::kProgramKindNames, kind); }
+const char* ToString(GeneratorKind kind) { return NameOf(internal::kGeneratorNames, kind); }
+const char* ToString(CpuBenchmarkKind kind) {
+  return NameOf(internal::kCpuBenchmarkNames, kind);
+}
 const char* ToString(InstallAt at) { return NameOf(internal::kInstallAtNames, at); }
 const char* ToString(TimestampRequest request) {
   return NameOf(internal::kTimestampNames, request);

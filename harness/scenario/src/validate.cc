@@ -134,6 +134,12 @@ class Validator {
         Undefined(install.Key("program"), c.install->program, "a program defined in programs",
                   "defined", programs);
       }
+      const ProgramSpec& program = s_.programs.at(c.install->program);
+      if (program.kind == ProgramKind::kIptables && c.install->at == InstallAt::kOffload) {
+        Fail(install.Key("at"), fmt::format("'{}' is an iptables program; only BPF programs can be "
+                                            "offloaded (use at: guest or at: dom0)",
+                                            program.name));
+      }
       const bool needs_dom0 = c.install->at == InstallAt::kDom0;
       if (needs_dom0 != at_dom0) {
         Fail(install.Key("at"),
@@ -143,16 +149,69 @@ class Validator {
     }
   }
 
+  void CheckExternal(const Path& path, const std::string& name) const {
+    if (s_.topology.FindExternal(name) == nullptr) {
+      Undefined(path, name, "an external host", "external hosts", ExternalNames());
+    }
+  }
+
   void CheckWorkload() {
     const Path w = Path().Key("workload");
+    const auto* flood = std::get_if<UdpFloodWorkload>(&s_.workload);
     if (const auto* ping = std::get_if<PingWorkload>(&s_.workload)) {
-      if (s_.topology.FindExternal(ping->from) == nullptr) {
-        Undefined(w.Key("from"), ping->from, "an external host", "external hosts", ExternalNames());
+      CheckExternal(w.Key("from"), ping->from);
+      if (!s_.capture) Fail(Path().Key("capture"), "a ping workload needs a capture section");
+    }
+    if (flood != nullptr) CheckFlood(*flood, w);
+    for (size_t i = 0; i < s_.configurations.size(); ++i) {
+      const Configuration& c = s_.configurations[i];
+      const Path p = Path().Key("configurations").Index(i);
+      if (flood == nullptr && (c.receiver || !c.attack)) {
+        Fail(p.Key(c.receiver ? "receiver" : "attack"),
+             "attack and receiver only apply to a udp_flood workload");
       }
     }
-    if (s_.topology.FindExternal(s_.capture.host) == nullptr) {
-      Undefined(Path().Key("capture").Key("host"), s_.capture.host, "an external host",
-                "external hosts", ExternalNames());
+    if (s_.capture) CheckExternal(Path().Key("capture").Key("host"), s_.capture->host);
+  }
+
+  void CheckFlood(const UdpFloodWorkload& flood, const Path& w) {
+    if (flood.flow) {
+      CheckExternal(w.Key("flow").Key("from"), flood.flow->from);
+      if (flood.flow->port == flood.attack.port) {
+        Fail(w.Key("attack").Key("port"),
+             fmt::format("{} is also the flow's port; the attack must be told apart",
+                         flood.attack.port));
+      }
+      if (flood.attack.start_s >= flood.flow->duration_s) {
+        Fail(w.Key("attack").Key("start_s"),
+             fmt::format("the attack would start after the flow ends ({} s)",
+                         flood.flow->duration_s));
+      }
+    }
+    CheckExternal(w.Key("attack").Key("from"), flood.attack.from);
+    if (flood.flow && flood.flow->from == flood.attack.from) {
+      Fail(w.Key("attack").Key("from"),
+           "the attacker and the flow's sender must be different hosts (as in the thesis), or "
+           "one would slow the other down");
+    }
+    for (size_t i = 0; i < s_.configurations.size(); ++i) {
+      const Configuration& c = s_.configurations[i];
+      if (s_.topology.FindGuest(c.target) == nullptr) {
+        Fail(Path().Key("configurations").Index(i).Key("target"),
+             "a udp_flood workload targets a guest (its iperf3 server and the attack's port)");
+      }
+    }
+    if (!flood.cotenant) return;
+    const Path co = w.Key("cotenant");
+    if (s_.topology.FindGuest(flood.cotenant->guest) == nullptr) {
+      Undefined(co.Key("guest"), flood.cotenant->guest, "a guest", "guests", GuestNames());
+    }
+    for (const Configuration& c : s_.configurations) {
+      if (c.target == flood.cotenant->guest) {
+        Fail(co.Key("guest"), fmt::format("'{}' is the flooded target of configuration '{}'; the "
+                                          "co-tenant must be another guest",
+                                          c.target, c.name));
+      }
     }
   }
 

@@ -68,13 +68,13 @@ const Mutation kMutations[] = {
     {4, 0, "nmae: ping-latency", "4:1: nmae: unknown key (did you mean 'name'?)"},
     {4, 0, "name: ping-latency\nfoo: 1",
      "5:1: foo: unknown key (expected one of: schema, name, description, topology, programs, "
-     "configurations, workload, capture, repetitions, order, profiles, report)"},
+     "configurations, workload, capture, cpu_sampling, repetitions, order, profiles, report)"},
     {5, 0, "description: [a]", "5:14: description: expected a string, got a list"},
     {7, 24, "topology: 5", "7:11: topology: expected a map, got '5'"},
     {31, 46, "configurations: []", "31:17: configurations: expected at least one configuration"},
     {31, 46, "configurations: {a: 1}", "31:17: configurations: expected a list, got a map"},
     {48, 54, "workload: [ping]", "48:11: workload: expected a map, got a list"},
-    {56, 60, "", "3:1: capture: missing required key"},
+    {56, 60, "", "3:1: capture: a ping workload needs a capture section"},
     {62, 0, "repetitions: 0", "62:14: repetitions: 0 is out of range (allowed 1..1000)"},
     {62, 0, "repetitions: [1]", "62:14: repetitions: expected an unsigned integer, got a list"},
     {62, 0, "repetitions: \"1\"",
@@ -197,8 +197,8 @@ const Mutation kMutations[] = {
      "42:18: configurations[3].stop_guests: true needs target dom0 (it would stop the target "
      "'domu1' itself)"},
     // Workload.
-    {49, 0, "  type: iperf", "49:9: workload.type: unknown workload type 'iperf' (known: ping)"},
-    {49, 0, "  kind: ping", "48:1: workload.type: missing required key (one of: ping)"},
+    {49, 0, "  type: iperf", "49:9: workload.type: unknown workload type 'iperf' (known: ping, udp_flood)"},
+    {49, 0, "  kind: ping", "48:1: workload.type: missing required key (one of: ping, udp_flood)"},
     {50, 0, "  from: domu1",
      "50:9: workload.from: 'domu1' is not an external host (external hosts: loadgen)"},
     {50, 0, "", "48:1: workload.from: missing required key"},

@@ -105,10 +105,10 @@ TEST(LoaderTest, DecodesThePingScenario) {
   EXPECT_DOUBLE_EQ(ping->interval_ms, 1.0);
   EXPECT_DOUBLE_EQ(ping->timeout_s, 2.0);
 
-  EXPECT_EQ(s.capture.host, "loadgen");
-  EXPECT_EQ(s.capture.timestamps, TimestampRequest::kAuto);
-  EXPECT_EQ(s.capture.snaplen, 128);
-  EXPECT_EQ(s.capture.buffer_mb, 32);
+  EXPECT_EQ(s.capture->host, "loadgen");
+  EXPECT_EQ(s.capture->timestamps, TimestampRequest::kAuto);
+  EXPECT_EQ(s.capture->snaplen, 128);
+  EXPECT_EQ(s.capture->buffer_mb, 32);
   EXPECT_EQ(s.repetitions, 1);
   EXPECT_EQ(s.order, Order::kInterleaved);
   EXPECT_EQ(s.profiles, (std::vector<std::string>{"paper", "quick"}));
@@ -145,10 +145,10 @@ TEST(LoaderTest, AppliesDefaultsToAMinimalFile) {
   EXPECT_EQ(ping->warmup, 100u);
   EXPECT_DOUBLE_EQ(ping->interval_ms, 1.0);
   EXPECT_DOUBLE_EQ(ping->timeout_s, 2.0);
-  EXPECT_EQ(s.capture.host, "gen");
-  EXPECT_EQ(s.capture.timestamps, TimestampRequest::kAuto);
-  EXPECT_EQ(s.capture.snaplen, 128);
-  EXPECT_EQ(s.capture.buffer_mb, 32);
+  EXPECT_EQ(s.capture->host, "gen");
+  EXPECT_EQ(s.capture->timestamps, TimestampRequest::kAuto);
+  EXPECT_EQ(s.capture->snaplen, 128);
+  EXPECT_EQ(s.capture->buffer_mb, 32);
   EXPECT_EQ(s.repetitions, 1);
   EXPECT_EQ(s.order, Order::kInterleaved);
   EXPECT_TRUE(s.profiles.empty());

@@ -101,7 +101,7 @@ TEST(OverrideTest, AddsKeysThatWereDefaulted) {
   const LoadedScenario loaded =
       Load("valid/minimal.yaml", "",
            {"capture.snaplen=256", "report.baseline=dom0 plain", "topology.dom0.nic.name=eth1"});
-  EXPECT_EQ(loaded.scenario.capture.snaplen, 256);
+  EXPECT_EQ(loaded.scenario.capture->snaplen, 256);
   EXPECT_EQ(loaded.scenario.report.baseline, "dom0 plain");
   EXPECT_EQ(loaded.scenario.report.metric, "rtt");  // still the default
   EXPECT_EQ(loaded.scenario.topology.dom0.nic.name, "eth1");

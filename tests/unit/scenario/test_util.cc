@@ -74,8 +74,10 @@ std::string Dump(const Scenario& s) {
     line(fmt::format("ping from={} count={} warmup={} interval_ms={} timeout_s={}", ping->from,
                      ping->count, ping->warmup, ping->interval_ms, ping->timeout_s));
   }
-  line(fmt::format("capture host={} timestamps={} snaplen={} buffer_mb={}", s.capture.host,
-                   ToString(s.capture.timestamps), s.capture.snaplen, s.capture.buffer_mb));
+  if (s.capture) {
+    line(fmt::format("capture host={} timestamps={} snaplen={} buffer_mb={}", s.capture->host,
+                     ToString(s.capture->timestamps), s.capture->snaplen, s.capture->buffer_mb));
+  }
   line(fmt::format("repetitions={} order={}", s.repetitions, ToString(s.order)));
   std::string profiles;
   for (const std::string& p : s.profiles) profiles += " " + p;

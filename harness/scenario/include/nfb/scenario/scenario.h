@@ -81,10 +81,21 @@ struct Topology {
 
 enum class Hook { kTc, kXdp };
 
+// What a program is: a BPF object the harness (or bpfd) loads, or a set of iptables rules.
+enum class ProgramKind { kBpf, kIptables };
+
 struct ProgramSpec {
-  std::string name;    // key in `programs:`
-  std::string object;  // BPF object name, e.g. "icmp_echo"
+  std::string name;  // key in `programs:`
+  ProgramKind kind = ProgramKind::kBpf;
+  // kBpf: the BPF object name, e.g. "icmp_echo" (nf_programs/<object>.bpf.c).
+  std::string object;
   Hook hook = Hook::kTc;
+  // kBpf: settings written into the object's configuration map before it sees traffic, e.g.
+  // {port: 9999} for udp_drop. Which names an object accepts is known by the nf layer.
+  std::vector<std::pair<std::string, uint64_t>> parameters;
+  // kIptables: rules as iptables arguments after -A, e.g. "INPUT -p udp --dport 9999 -j DROP";
+  // split on whitespace into an argv (no shell), appended in order and deleted in reverse.
+  std::vector<std::string> iptables_rules;
 };
 
 // Where a configuration's program runs.
@@ -104,6 +115,11 @@ struct Configuration {
   std::string target;  // "dom0" or a guest name
   bool stop_guests = false;
   std::optional<InstallSpec> install;
+  // udp_flood: whether the attacker sends during this configuration (false: "No Traffic").
+  bool attack = true;
+  // udp_flood: an application in the target receives the attack port (the thesis's
+  // "Unfiltered"); without it the target's kernel answers with ICMP port unreachable.
+  bool receiver = false;
 };
 
 struct PingWorkload {
@@ -114,7 +130,57 @@ struct PingWorkload {
   double timeout_s = 2.0;
 };
 
-using Workload = std::variant<PingWorkload>;
+// The valid flow of the flood experiments: an iperf3 UDP client on an external host to an iperf3
+// server in the configuration's target.
+struct FlowSpec {
+  std::string from;  // an external host
+  double rate_mbit = 1000;
+  int datagram_bytes = 1448;
+  double duration_s = 180;
+  double interval_s = 1;
+  int port = 5201;
+};
+
+enum class GeneratorKind { kAuto, kPktgen, kTrafgen };
+
+// The attack: small UDP frames from an external host to the target's address and a fixed port.
+struct AttackSpec {
+  std::string from;  // an external host
+  int port = 9999;
+  int frame_bytes = 72;             // Ethernet frame without FCS, as pktgen's pkt_size
+  uint64_t packets = 25'000'000;    // 0: until the measurement ends
+  double start_s = 45;              // after the start of the measurement (the flow's start)
+  double rate_pps = 0;              // 0: as fast as the generator goes
+  GeneratorKind generator = GeneratorKind::kAuto;
+};
+
+enum class CpuBenchmarkKind { kAuto, kUnixbench, kSysbench, kStressNg };
+
+// A CPU-bound benchmark in another guest while the target is flooded (thesis 6.3.4).
+struct CotenantSpec {
+  std::string guest;
+  CpuBenchmarkKind benchmark = CpuBenchmarkKind::kAuto;
+  std::string unixbench_dir;  // an installed UnixBench (its Run script); empty: not used
+  double duration_s = 30;     // sysbench / stress-ng run time
+  int threads = 1;
+  double start_s = 5;         // after the start of the measurement (the attack starts first)
+};
+
+// Experiments 2 and 3: a valid flow and/or a co-tenant benchmark while an attacker floods the
+// target. At least one of `flow` and `cotenant` is present.
+struct UdpFloodWorkload {
+  std::optional<FlowSpec> flow;
+  AttackSpec attack;
+  std::optional<CotenantSpec> cotenant;
+};
+
+using Workload = std::variant<PingWorkload, UdpFloodWorkload>;
+
+// Per-domain CPU sampling (xentop on Xen, cgroups + softirq time on netns).
+struct CpuSamplingSpec {
+  bool enabled = false;
+  double interval_s = 1;
+};
 
 enum class TimestampRequest { kAuto, kAdapter, kAdapterUnsynced, kHost };
 
@@ -143,7 +209,8 @@ struct Scenario {
   std::map<std::string, ProgramSpec> programs;
   std::vector<Configuration> configurations;
   Workload workload;
-  CaptureSpec capture;
+  std::optional<CaptureSpec> capture;  // required by ping
+  CpuSamplingSpec cpu_sampling;
   int repetitions = 1;
   Order order = Order::kInterleaved;
   std::vector<std::string> profiles;  // names of the profiles the file defines
@@ -153,6 +220,9 @@ struct Scenario {
 };
 
 const char* ToString(Hook hook);
+const char* ToString(ProgramKind kind);
+const char* ToString(GeneratorKind kind);
+const char* ToString(CpuBenchmarkKind kind);
 const char* ToString(InstallAt at);
 const char* ToString(TimestampRequest request);
 const char* ToString(Order order);
