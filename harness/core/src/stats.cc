@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -63,12 +64,27 @@ double Quantile(const std::vector<double>& sorted, double q) {
   return Lerp(sorted[i], sorted[i + 1], h - lo);
 }
 
+double StudentT975(std::size_t df) {
+  static constexpr double kTable[] = {
+      12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+      2.2010,  2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+      2.0796,  2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423};
+  if (df == 0) throw InputError("Student's t needs at least one degree of freedom");
+  if (df <= std::size(kTable)) return kTable[df - 1];
+  const double z = 1.959963985;
+  const double v = static_cast<double>(df);
+  const double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
+  return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v) +
+         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v);
+}
+
 Summary Summarize(std::vector<double> values) {
   Summary s;
   s.n = values.size();
   if (values.empty()) {
     s.mean = s.sd = s.min = s.p5 = s.p25 = s.median = s.p75 = s.p95 = s.p99 = s.max = kNaN;
     s.median_ci_low = s.median_ci_high = kNaN;
+    s.mean_ci_low = s.mean_ci_high = kNaN;
     return s;
   }
   double sum = 0;
@@ -87,8 +103,12 @@ Summary Summarize(std::vector<double> values) {
     double ss = 0;
     for (double v : values) ss += (v - s.mean) * (v - s.mean);
     s.sd = std::sqrt(ss / (dn - 1.0));
+    const double half = StudentT975(s.n - 1) * s.sd / std::sqrt(dn);
+    s.mean_ci_low = s.mean - half;
+    s.mean_ci_high = s.mean + half;
   } else {
     s.sd = kNaN;
+    s.mean_ci_low = s.mean_ci_high = kNaN;
   }
 
   std::sort(values.begin(), values.end());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ostream>
 
 #include "nfb/core/error.h"
@@ -24,6 +25,7 @@ std::string Optional(const std::optional<double>& v, const char* format) {
 }  // namespace
 
 double UnitFactor(const std::string& from, const std::string& to) {
+  if (from == to) return 1;
   return UnitInNs(from) / UnitInNs(to);
 }
 
@@ -42,6 +44,10 @@ std::vector<ComparisonRow> Compare(const std::vector<SummaryRow>& summary,
     row.median_ci_high = s.summary.median_ci_high * f;
     row.p25 = s.summary.p25 * f;
     row.p75 = s.summary.p75 * f;
+    row.mean = s.summary.mean * f;
+    row.mean_ci_low = s.summary.mean_ci_low * f;
+    row.mean_ci_high = s.summary.mean_ci_high * f;
+    row.statistic = spec.statistic;
     for (const auto& [name, value] : spec.reference) {
       if (name == s.configuration) row.reference = value;
     }
@@ -55,9 +61,10 @@ std::vector<ComparisonRow> Compare(const std::vector<SummaryRow>& summary,
   for (const auto& [name, value] : spec.reference) {
     if (name == spec.baseline) base_reference = value;
   }
-  double base_median = base ? base->median : 0;
+  const bool by_mean = spec.statistic == "mean";
+  double base_center = base ? (by_mean ? base->mean : base->median) : 0;
   for (ComparisonRow& r : rows) {
-    if (base && base_median > 0) r.ratio = r.median / base_median;
+    if (base && base_center > 0) r.ratio = (by_mean ? r.mean : r.median) / base_center;
     if (r.reference && base_reference && *base_reference > 0) {
       r.reference_ratio = *r.reference / *base_reference;
     }
@@ -67,28 +74,38 @@ std::vector<ComparisonRow> Compare(const std::vector<SummaryRow>& summary,
 
 void WriteComparisonCsv(std::ostream& out, const std::vector<ComparisonRow>& rows) {
   out << "configuration,n,unit,median,median_ci_low,median_ci_high,p25,p75,ratio_to_baseline,"
-         "thesis_value,thesis_ratio_to_baseline\n";
+         "thesis_value,thesis_ratio_to_baseline,statistic,mean,mean_ci_low,mean_ci_high\n";
   for (const ComparisonRow& r : rows) {
     out << CsvField(r.configuration) << ',' << r.n << ',' << r.unit << ','
         << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}", r.median, r.median_ci_low,
                        r.median_ci_high, r.p25, r.p75)
         << ',' << (r.ratio ? fmt::format("{:.6g}", *r.ratio) : "") << ','
         << (r.reference ? fmt::format("{:.6g}", *r.reference) : "") << ','
-        << (r.reference_ratio ? fmt::format("{:.6g}", *r.reference_ratio) : "") << '\n';
+        << (r.reference_ratio ? fmt::format("{:.6g}", *r.reference_ratio) : "") << ','
+        << r.statistic << ','
+        << fmt::format("{:.9g},{:.9g},{:.9g}", r.mean, r.mean_ci_low, r.mean_ci_high) << '\n';
   }
 }
 
 std::string FormatComparison(const std::vector<ComparisonRow>& rows, const std::string& baseline) {
   if (rows.empty()) return "(no samples)\n";
   const std::string& unit = rows.front().unit;
+  const bool by_mean = rows.front().statistic == "mean";
+  const char* statistic = by_mean ? "mean" : "median";
+  size_t name_width = 14;
+  for (const ComparisonRow& r : rows) name_width = std::max(name_width, r.configuration.size());
   std::string ratio_header = baseline.empty() ? "ratio" : "/" + baseline;
-  std::string out = fmt::format("{:<14} {:>7} {:>11} {:>25} {:>12} {:>11} {:>12}\n",
-                                "configuration", "n", "median " + unit, "95% CI of median",
-                                ratio_header, "thesis " + unit, "thesis ratio");
+  std::string out = fmt::format("{:<{}} {:>7} {:>13} {:>25} {:>12} {:>13} {:>12}\n",
+                                "configuration", name_width, "n",
+                                fmt::format("{} {}", statistic, unit),
+                                fmt::format("95% CI of {}", statistic), ratio_header,
+                                "thesis " + unit, "thesis ratio");
   for (const ComparisonRow& r : rows) {
-    out += fmt::format("{:<14} {:>7} {:>11.4f} {:>25} {:>12} {:>11} {:>12}\n", r.configuration,
-                       r.n, r.median,
-                       fmt::format("[{:.4f}, {:.4f}]", r.median_ci_low, r.median_ci_high),
+    const double center = by_mean ? r.mean : r.median;
+    const double low = by_mean ? r.mean_ci_low : r.median_ci_low;
+    const double high = by_mean ? r.mean_ci_high : r.median_ci_high;
+    out += fmt::format("{:<{}} {:>7} {:>13.4f} {:>25} {:>12} {:>13} {:>12}\n", r.configuration,
+                       name_width, r.n, center, fmt::format("[{:.4f}, {:.4f}]", low, high),
                        Optional(r.ratio, "{:.2f}"), Optional(r.reference, "{:.3f}"),
                        Optional(r.reference_ratio, "{:.2f}"));
   }

@@ -64,13 +64,13 @@ void WriteSamplesCsv(std::ostream& out, const std::vector<Sample>& samples) {
 
 void WriteSummaryCsv(std::ostream& out, const std::vector<SummaryRow>& rows) {
   out << "configuration,metric,unit,repetitions,n,mean,sd,min,p5,p25,median,p75,p95,p99,max,"
-         "median_ci_low,median_ci_high\n";
+         "median_ci_low,median_ci_high,mean_ci_low,mean_ci_high\n";
   for (const SummaryRow& r : rows) {
     const Summary& s = r.summary;
     out << CsvField(r.configuration) << ',' << CsvField(r.metric) << ',' << CsvField(r.unit) << ','
         << r.repetitions << ',' << s.n;
     for (double v : {s.mean, s.sd, s.min, s.p5, s.p25, s.median, s.p75, s.p95, s.p99, s.max,
-                     s.median_ci_low, s.median_ci_high}) {
+                     s.median_ci_low, s.median_ci_high, s.mean_ci_low, s.mean_ci_high}) {
       out << ',' << fmt::format("{:.9g}", v);
     }
     out << '\n';

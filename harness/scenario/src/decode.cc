@@ -559,11 +559,17 @@ CpuSamplingSpec DecodeCpuSampling(const Node& node, const Path& path, const Cont
 }
 
 ReportSpec DecodeReport(const Node& node, const Path& path, const Context& ctx) {
-  const MapReader m(node, path, ctx, {"metric", "unit", "baseline", "reference"}, true);
+  const MapReader m(node, path, ctx, {"metric", "unit", "baseline", "statistic", "reference"},
+                    true);
   ReportSpec report;
   if (const Node* n = m.Find("metric")) report.metric = ReadNonEmptyString(*n, m.At("metric"), ctx);
   if (const Node* n = m.Find("unit")) report.unit = ReadNonEmptyString(*n, m.At("unit"), ctx);
   if (const Node* n = m.Find("baseline")) report.baseline = ReadString(*n, m.At("baseline"), ctx);
+  if (const Node* n = m.Find("statistic")) {
+    static constexpr std::pair<std::string_view, std::string_view> kStatistics[] = {
+        {"median", "median"}, {"mean", "mean"}};
+    report.statistic = std::string(ReadEnum(*n, m.At("statistic"), ctx, kStatistics));
+  }
   if (const Node* n = m.Find("reference")) {
     const Path at = m.At("reference");
     if (!n->IsNull() && !n->IsMap()) Expected(*n, at, ctx, "a map of configuration to value");

@@ -198,5 +198,30 @@ TEST(MedianCiTest, CoverageIsAtLeastNominal) {
   EXPECT_LT(coverage, 0.975);
 }
 
+// scipy.stats.t.ppf(0.975, df) to 4 decimals.
+TEST(StudentTTest, MatchesScipy) {
+  EXPECT_NEAR(StudentT975(1), 12.7062, 1e-4);
+  EXPECT_NEAR(StudentT975(4), 2.7764, 1e-4);
+  EXPECT_NEAR(StudentT975(30), 2.0423, 1e-4);
+  EXPECT_NEAR(StudentT975(31), 2.0395, 1e-4);
+  EXPECT_NEAR(StudentT975(60), 2.0003, 1e-4);
+  EXPECT_NEAR(StudentT975(120), 1.9799, 1e-4);
+  EXPECT_NEAR(StudentT975(100000), 1.96, 1e-4);
+  EXPECT_THROW(StudentT975(0), InputError);
+}
+
+// Five scores as in the co-tenant experiment: mean 800, sd sqrt(250) = 15.811; half width
+// 2.7764 * 15.811 / sqrt(5) = 19.632 (scipy.stats.t.interval(0.95, 4, 800, sem) = 780.37, 819.63).
+TEST(SummarizeTest, MeanConfidenceIntervalOfFiveScores) {
+  Summary s = Summarize({780, 790, 800, 810, 820});
+  EXPECT_DOUBLE_EQ(s.mean, 800);
+  EXPECT_NEAR(s.mean_ci_low, 780.368, 1e-3);
+  EXPECT_NEAR(s.mean_ci_high, 819.632, 1e-3);
+  Summary one = Summarize({5});
+  EXPECT_TRUE(std::isnan(one.mean_ci_low));
+  EXPECT_TRUE(std::isnan(one.mean_ci_high));
+}
+
+
 }  // namespace
 }  // namespace nfb

@@ -53,10 +53,11 @@ TEST(Tables, SummaryCsvHasEveryColumn) {
   std::string text = out.str();
   EXPECT_EQ(text.substr(0, text.find('\n')),
             "configuration,metric,unit,repetitions,n,mean,sd,min,p5,p25,median,p75,p95,p99,max,"
-            "median_ci_low,median_ci_high");
+            "median_ci_low,median_ci_high,mean_ci_low,mean_ci_high");
   // Row of "a": n=9, median 5; the CI of the median for n=9 is [x(2), x(8)] = [2, 8].
   EXPECT_NE(text.find("\na,rtt,us,1,9,5,"), std::string::npos) << text;
-  EXPECT_NE(text.find(",2,8\n"), std::string::npos) << text;
+  // ... and the mean's t-interval: 5 -+ 2.3060 * 2.7386 / 3.
+  EXPECT_NE(text.find(",2,8,2.89491964,7.10508036\n"), std::string::npos) << text;
 }
 
 TEST(Tables, AccountingCsvRejectsRowsWithDifferentFields) {
@@ -97,7 +98,31 @@ TEST(Comparison, NoBaselineMeansNoRatio) {
   EXPECT_FALSE(rows[0].reference.has_value());
 }
 
+TEST(Comparison, MeanStatisticForScores) {
+  std::vector<Sample> samples;
+  for (double v : {780.0, 790.0, 800.0, 810.0, 820.0}) samples.push_back({"No Traffic", 1, "score", v, "events/s", 0});
+  for (double v : {390.0, 400.0, 410.0}) samples.push_back({"Traffic recv", 1, "score", v, "events/s", 0});
+  scenario::ReportSpec spec;
+  spec.metric = "score";
+  spec.unit = "events/s";
+  spec.statistic = "mean";
+  spec.baseline = "No Traffic";
+  std::vector<ComparisonRow> rows = Compare(Summarize(samples), spec);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[1].mean, 400);
+  EXPECT_DOUBLE_EQ(*rows[1].ratio, 0.5);
+  EXPECT_NEAR(rows[0].mean_ci_low, 780.368, 1e-3);
+  std::string table = FormatComparison(rows, spec.baseline);
+  EXPECT_NE(table.find("95% CI of mean"), std::string::npos) << table;
+  EXPECT_NE(table.find("[780.3679, 819.6321]"), std::string::npos) << table;
+  std::ostringstream csv;
+  WriteComparisonCsv(csv, rows);
+  EXPECT_NE(csv.str().find(",mean,800,780.36"), std::string::npos) << csv.str();
+}
+
 TEST(Comparison, UnitFactors) {
+  EXPECT_DOUBLE_EQ(UnitFactor("Mbit/s", "Mbit/s"), 1);
+  EXPECT_THROW(UnitFactor("Mbit/s", "ms"), InputError);
   EXPECT_DOUBLE_EQ(UnitFactor("us", "ms"), 1e-3);
   EXPECT_DOUBLE_EQ(UnitFactor("ns", "us"), 1e-3);
   EXPECT_DOUBLE_EQ(UnitFactor("s", "ms"), 1e3);

@@ -31,6 +31,10 @@ struct Summary {
   // order statistics reaches 95% coverage, so both bounds are NaN.
   double median_ci_low = 0;
   double median_ci_high = 0;
+  // 95% confidence interval of the mean, mean -+ t(0.975, n-1) * sd / sqrt(n) (Student's t, as the
+  // thesis's bar charts and scipy.stats.t). NaN when n < 2.
+  double mean_ci_low = 0;
+  double mean_ci_high = 0;
 };
 
 // Summarises `values` (taken by value because it is sorted in place).
@@ -47,5 +51,9 @@ double Quantile(const std::vector<double>& sorted, double q);
 // The 1-based rank l of the lower bound of the 95% median confidence interval for n samples
 // (the upper bound is n + 1 - l); 0 when n <= 5. Exposed so the CI can be documented and tested.
 std::size_t MedianCiLowerRank(std::size_t n);
+
+// The 0.975 quantile of Student's t distribution with `df` degrees of freedom (df >= 1): exact
+// table values to 4 decimals up to df = 30, the Cornish-Fisher expansion above (error < 1e-4).
+double StudentT975(std::size_t df);
 
 }  // namespace nfb

@@ -17,12 +17,15 @@ struct ComparisonRow {
   size_t n = 0;
   std::string unit;  // the report's display unit
   double median = 0, median_ci_low = 0, median_ci_high = 0, p25 = 0, p75 = 0;
-  std::optional<double> ratio;            // median / baseline median
+  double mean = 0, mean_ci_low = 0, mean_ci_high = 0;
+  std::string statistic = "median";  // what `ratio` and the table use: "median" or "mean"
+  std::optional<double> ratio;            // statistic / the baseline's statistic
   std::optional<double> reference;        // thesis value, display unit
   std::optional<double> reference_ratio;  // thesis value / thesis baseline
 };
 
-// Factor that converts a value in `from` into `to` (ns, us, ms, s); throws InputError otherwise.
+// Factor that converts a value in `from` into `to`: 1 for the same unit, otherwise both must be
+// time units (ns, us, ms, s); throws InputError otherwise.
 double UnitFactor(const std::string& from, const std::string& to);
 
 // Rows for `spec.metric`, in the order of the summary. Configurations without samples are absent.

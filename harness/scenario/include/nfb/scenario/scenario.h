@@ -197,6 +197,9 @@ struct ReportSpec {
   std::string metric = "rtt";
   std::string unit = "ms";
   std::string baseline;  // a configuration name, or empty
+  // What the comparison leads with: "median" (with its distribution-free CI) for many skewed
+  // samples such as RTTs; "mean" (with a t-interval) for a few repetitions of a score.
+  std::string statistic = "median";
   // Reference values from the thesis, in scenario order: configuration -> value in `unit`.
   std::vector<std::pair<std::string, double>> reference;
 };
