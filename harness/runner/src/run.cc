@@ -9,10 +9,6 @@
 #include <set>
 #include <sstream>
 
-#include "nfb/collectors/icmp_rtt.h"
-#include "nfb/collectors/json.h"
-#include "nfb/collectors/pcap_capture.h"
-#include "nfb/collectors/timestamp_resolution.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
@@ -24,7 +20,7 @@
 #include "nfb/report/results_dir.h"
 #include "nfb/report/tables.h"
 #include "nfb/runner/prerequisites.h"
-#include "nfb/workloads/ping.h"
+#include "workload_driver.h"
 
 namespace nfb::runner {
 namespace {
@@ -56,54 +52,33 @@ std::vector<Step> PlanSteps(const Scenario& s) {
   return steps;
 }
 
-std::string TargetAddress(const platform::Platform& p, const Configuration& c) {
-  return p.Host(c.target).address;
-}
-
-collectors::TimestampRequest ToCollectorRequest(scenario::TimestampRequest r) {
-  switch (r) {
-    case scenario::TimestampRequest::kAuto: return collectors::TimestampRequest::kAuto;
-    case scenario::TimestampRequest::kAdapter: return collectors::TimestampRequest::kAdapter;
-    case scenario::TimestampRequest::kAdapterUnsynced:
-      return collectors::TimestampRequest::kAdapterUnsynced;
-    case scenario::TimestampRequest::kHost: return collectors::TimestampRequest::kHost;
-  }
-  return collectors::TimestampRequest::kAuto;
-}
-
 json ReportSpecJson(const scenario::ReportSpec& r) {
   json ref = json::object();
   for (const auto& [name, value] : r.reference) ref[name] = value;
-  return {{"metric", r.metric}, {"unit", r.unit}, {"baseline", r.baseline}, {"reference", ref}};
+  return {{"metric", r.metric},         {"unit", r.unit},        {"baseline", r.baseline},
+          {"statistic", r.statistic},   {"reference", ref}};
 }
-
-// Everything a scenario run accumulates; written out even when the run fails half way, so
-// nothing measured is lost and the context says how far it got.
-struct RunRecord {
-  std::vector<report::Sample> samples;
-  std::vector<report::AccountingRow> accounting;
-  json steps = json::array();
-  std::set<std::string> timestamp_types;
-  json resolution_probe;  // the clock step measured on the capture interface before measuring
-};
 
 class ScenarioRun {
  public:
   ScenarioRun(scenario::LoadedScenario loaded, const RunOptions& options)
-      : loaded_(std::move(loaded)), s_(loaded_.scenario), options_(options) {}
+      : loaded_(std::move(loaded)),
+        s_(loaded_.scenario),
+        options_(options),
+        driver_(MakeDriver(s_)) {}
 
   // Returns the results directory.
   fs::path Execute();
 
  private:
   void MeasureStep(platform::Platform& platform, const report::ResultsDir& dir, const Step& step);
-  void MeasureTimestampResolution(platform::Platform& platform, const report::ResultsDir& dir);
   void WriteResults(const report::ResultsDir& dir, const std::string& status,
                     const std::string& error);
 
   scenario::LoadedScenario loaded_;
   const Scenario& s_;
   const RunOptions& options_;
+  std::unique_ptr<WorkloadDriver> driver_;
   json context_;
   RunRecord record_;
 };
@@ -111,11 +86,7 @@ class ScenarioRun {
 void ScenarioRun::MeasureStep(platform::Platform& platform, const report::ResultsDir& dir,
                               const Step& step) {
   const Configuration& config = *step.config;
-  const auto& ping = std::get<scenario::PingWorkload>(s_.workload);
   fs::path raw = dir.Raw(config.name, step.repetition);
-  const std::string target = TargetAddress(platform, config);
-  const platform::HostInfo& loadgen = platform.Host(ping.from);
-  const platform::HostInfo& capture_host = platform.Host(s_.capture->host);
 
   if (config.stop_guests) platform.StopGuests();
   // Guests come back even when this step fails, so the next configuration sees them.
@@ -133,101 +104,26 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
   } restart{platform, config.stop_guests};
 
   std::unique_ptr<nf::InstalledFunction> installed = nf::Install(s_, config, platform, raw);
-  json install_description = installed->Describe();
-
-  collectors::CaptureOptions capture;
-  capture.netns = capture_host.netns;
-  capture.interface = capture_host.interface;
-  capture.filter = fmt::format("icmp and host {}", target);
-  capture.snaplen = s_.capture->snaplen;
-  capture.buffer_bytes = s_.capture->buffer_mb << 20;
-  capture.timestamps = ToCollectorRequest(s_.capture->timestamps);
-  capture.output = raw / "capture.pcap";
-  auto pcap = collectors::PcapCapture::Start(capture);
-
-  workloads::PingRun ping_run = workloads::RunPing(platform, ping, target, raw);
-  // Replies to the last probes may still be in flight or in the capture ring.
-  SleepFor(std::chrono::milliseconds(200));
-  collectors::CaptureReport capture_report = pcap->Stop();
-  json counters = installed->Counters();
-  installed.reset();
-
-  collectors::EchoRttOptions probe;
-  probe.requester = loadgen.address;
-  probe.target = target;
-  probe.warmup = ping.warmup;
-  probe.sent = ping_run.summary.transmitted;
-  probe.first_sequence = ping_run.first_sequence;
-  collectors::EchoRttResult analysis = collectors::AnalyzeEchoRtt(capture.output, probe);
-
-  for (const collectors::RttSample& s : analysis.samples) {
-    record_.samples.push_back({config.name, step.repetition, "rtt", s.rtt_ns / 1000.0, "us", s.t_s});
-  }
-  const collectors::EchoAccounting& a = analysis.accounting;
-  record_.accounting.push_back(
-      {config.name, step.repetition,
-       {{"sent", static_cast<int64_t>(a.sent)},
-        {"paired", static_cast<int64_t>(a.paired)},
-        {"lost", static_cast<int64_t>(a.lost)},
-        {"missing_from_capture", static_cast<int64_t>(a.missing_from_capture)},
-        {"replies_without_request", static_cast<int64_t>(a.replies_without_request)},
-        {"duplicate_requests", static_cast<int64_t>(a.duplicate_requests)},
-        {"duplicate_replies", static_cast<int64_t>(a.duplicate_replies)},
-        {"warmup_probes", static_cast<int64_t>(ping.warmup)},
-        {"pinger_transmitted", static_cast<int64_t>(ping_run.summary.transmitted)},
-        {"pinger_received", static_cast<int64_t>(ping_run.summary.received)},
-        {"capture_received", static_cast<int64_t>(capture_report.ps_recv)},
-        {"capture_dropped", static_cast<int64_t>(capture_report.ps_drop)},
-        {"capture_if_dropped", static_cast<int64_t>(capture_report.ps_ifdrop)}}});
-  record_.timestamp_types.insert(capture_report.timestamp_type);
-
-  record_.steps.push_back({
+  json entry = {
       {"configuration", config.name},
       {"repetition", step.repetition},
       {"target", config.target},
-      {"target_address", target},
       {"stop_guests", config.stop_guests},
-      {"install", install_description},
-      {"program_counters", counters},
-      {"workload", {{"tool", "ping"}, {"argv", ping_run.argv}, {"duration_s", ping_run.duration_s},
-                    {"transmitted", ping_run.summary.transmitted},
-                    {"received", ping_run.summary.received},
-                    {"duplicates", ping_run.summary.duplicates}}},
-      {"capture", collectors::ToJson(capture_report)},
+      {"install", installed->Describe()},
       {"raw", fs::relative(raw, dir.root()).string()},
-  });
-
-  size_t n = analysis.samples.size();
-  std::vector<double> rtts;
-  rtts.reserve(n);
-  for (const auto& s : analysis.samples) rtts.push_back(s.rtt_ns / 1000.0);
-  Summary summary = nfb::Summarize(std::move(rtts));
-  log::Info("  {} rep {}: n={} median {:.3f} us | sent {} paired {} lost {} missing from capture "
-            "{} | capture drops {}",
-            config.name, step.repetition, n, summary.median, a.sent, a.paired, a.lost,
-            a.missing_from_capture, capture_report.ps_drop + capture_report.ps_ifdrop);
-  if (a.missing_from_capture > 0 || capture_report.ps_drop > 0) {
-    log::Warn("the capture missed probes in '{}': the RTT sample may be biased", config.name);
+  };
+  StepContext context{s_, config, step.repetition, platform, dir, raw, *installed, record_, entry};
+  try {
+    driver_->MeasureStep(context);
+  } catch (...) {
+    // What the step measured before it failed stays in the context.
+    entry["failed"] = true;
+    record_.steps.push_back(std::move(entry));
+    throw;
   }
-}
-
-// RTTs of a few microseconds are only a few hundred clock steps, so the step is measured, not
-// assumed: a burst of frames with random gaps, sent and captured on the capture interface itself
-// (ping's regular 1 ms spacing cannot reveal it). The frames carry a private EtherType and go to
-// their own source MAC, so the switch learns it and forwards at most the first one.
-void ScenarioRun::MeasureTimestampResolution(platform::Platform& platform,
-                                             const report::ResultsDir& dir) {
-  const platform::HostInfo& host = platform.Host(s_.capture->host);
-  collectors::ResolutionProbeOptions probe;
-  probe.netns = host.netns;
-  probe.interface = host.interface;
-  probe.timestamps = ToCollectorRequest(s_.capture->timestamps);
-  probe.output = dir.File("raw") / "timestamp-probe.pcap";
-  collectors::ResolutionProbeResult r = collectors::ProbeTimestampResolution(probe);
-  record_.resolution_probe = {{"interface", s_.capture->host + ":" + host.interface},
-                              {"packets_sent", r.packets_sent},
-                              {"capture", collectors::ToJson(r.capture)},
-                              {"resolution", collectors::ToJson(r.resolution)}};
+  entry["program_counters"] = installed->Counters();
+  installed.reset();
+  record_.steps.push_back(std::move(entry));
 }
 
 void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string& status,
@@ -236,14 +132,7 @@ void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string&
   if (!error.empty()) context_["error"] = error;
   context_["finished"] = report::UtcNowIso8601();
   context_["steps"] = record_.steps;
-  context_["timestamps"] = {
-      {"types_used", std::vector<std::string>(record_.timestamp_types.begin(),
-                                              record_.timestamp_types.end())},
-      {"resolution_ns", record_.resolution_probe.is_null()
-                            ? json(nullptr)
-                            : record_.resolution_probe["resolution"]["resolution_ns"]},
-      {"resolution_probe", record_.resolution_probe},
-  };
+  driver_->AddContext(context_);
 
   std::ostringstream samples, summary, accounting, comparison;
   report::WriteSamplesCsv(samples, record_.samples);
@@ -256,6 +145,16 @@ void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string&
   dir.WriteFile("summary.csv", summary.str());
   dir.WriteFile("accounting.csv", accounting.str());
   dir.WriteFile("comparison.csv", comparison.str());
+  if (!record_.series.empty()) {
+    std::ostringstream series;
+    report::WriteSeriesCsv(series, record_.series);
+    dir.WriteFile("series.csv", series.str());
+  }
+  if (!record_.cpu.empty()) {
+    std::ostringstream cpu;
+    report::WriteCpuCsv(cpu, record_.cpu);
+    dir.WriteFile("cpu.csv", cpu.str());
+  }
   dir.WriteFile("context.json", context_.dump(2) + "\n");
 
   if (!compared.empty()) {
@@ -308,22 +207,22 @@ fs::path ScenarioRun::Execute() {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     context_["platform"] = platform->Describe();
     context_["platform"]["name"] = platform->Name();
-    const auto& ping = std::get<scenario::PingWorkload>(s_.workload);
-    context_["nic_offloads"] = {
-        {ping.from, report::CollectNicOffloads(platform->Host(ping.from).netns,
-                                               platform->Host(ping.from).interface)},
-        {"dom0:" + platform->Dom0NicInterface(),
-         report::CollectNicOffloads(platform->Dom0Netns(), platform->Dom0NicInterface())},
-    };
+    json offloads = json::object();
+    for (const std::string& host : driver_->TrafficHosts()) {
+      offloads[host] = report::CollectNicOffloads(platform->Host(host).netns,
+                                                  platform->Host(host).interface);
+    }
+    offloads["dom0:" + platform->Dom0NicInterface()] =
+        report::CollectNicOffloads(platform->Dom0Netns(), platform->Dom0NicInterface());
+    context_["nic_offloads"] = offloads;
 
-    MeasureTimestampResolution(*platform, dir);
+    driver_->Prepare(*platform, dir);
 
     std::vector<Step> steps = PlanSteps(s_);
     for (size_t i = 0; i < steps.size(); ++i) {
       ThrowIfInterrupted();
-      log::Info("[{}/{}] {} (repetition {}/{}): {} + {} warm-up probes every {} ms", i + 1,
-                steps.size(), steps[i].config->name, steps[i].repetition, s_.repetitions,
-                ping.count, ping.warmup, ping.interval_ms);
+      log::Info("[{}/{}] {} (repetition {}/{}): {}", i + 1, steps.size(), steps[i].config->name,
+                steps[i].repetition, s_.repetitions, driver_->Describe());
       MeasureStep(*platform, dir, steps[i]);
     }
   } catch (const InterruptedError& e) {
@@ -359,9 +258,8 @@ fs::path ScenarioRun::Execute() {
 
 void PrintPlan(const scenario::LoadedScenario& loaded) {
   const Scenario& s = loaded.scenario;
-  const auto& ping = std::get<scenario::PingWorkload>(s.workload);
+  std::unique_ptr<WorkloadDriver> driver = MakeDriver(s);
   std::vector<Step> steps = PlanSteps(s);
-  double per_step_s = (ping.count + ping.warmup) * ping.interval_ms / 1000.0;
   fmt::print("scenario {} ({}), profile '{}'\n", s.name, loaded.source,
              loaded.profile.empty() ? "(none)" : loaded.profile);
   for (size_t i = 0; i < steps.size(); ++i) {
@@ -372,9 +270,8 @@ void PrintPlan(const scenario::LoadedScenario& loaded) {
                                        scenario::ToString(c.install->at))
                          : "none");
   }
-  fmt::print("  workload: ping from {}, {} probes + {} warm-up every {} ms; about {:.0f} s of "
-             "traffic in all\n",
-             ping.from, ping.count, ping.warmup, ping.interval_ms, per_step_s * steps.size());
+  fmt::print("  workload: {}; about {:.0f} s of traffic in all\n", driver->Describe(),
+             driver->StepSeconds() * steps.size());
 }
 
 }  // namespace
