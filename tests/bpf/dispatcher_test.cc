@@ -1,14 +1,22 @@
 // dispatcher.bpf.c through BPF_PROG_TEST_RUN, with the echo responder in a slot, and the slot
-// bookkeeping of nfb::bpf::Dispatcher.
+// bookkeeping of nfb::bpf::Dispatcher: every slot's tail-call site, MACs that share a bucket of the
+// MAC table, moves and refusals (the same cases without a kernel:
+// tests/unit/offload/dispatcher_table_test.cc).
 #include "nfb/bpf/dispatcher.h"
 
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <unistd.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "bpf_test_util.h"
+#include "dispatcher_test_util.h"
 #include "nfb/bpf/icmp_echo.h"
 #include "nfb/bpf/test_run.h"
 #include "nfb/core/error.h"
@@ -16,6 +24,32 @@
 
 namespace nfb::bpf::testing {
 namespace {
+
+// A tc program that only returns `verdict`: which program ran shows in the test run's retval.
+class VerdictProgram {
+ public:
+  explicit VerdictProgram(int32_t verdict) {
+    const bpf_insn insns[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+         .dst_reg = BPF_REG_0,
+         .src_reg = 0,
+         .off = 0,
+         .imm = verdict},
+        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+    };
+    fd_ = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "nfb_verdict", "GPL", insns, 2, nullptr);
+    EXPECT_GE(fd_, 0) << "load a verdict program";
+  }
+  VerdictProgram(const VerdictProgram&) = delete;
+  VerdictProgram& operator=(const VerdictProgram&) = delete;
+  ~VerdictProgram() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
 
 class DispatcherTest : public ::testing::Test {
  protected:
@@ -29,6 +63,11 @@ class DispatcherTest : public ::testing::Test {
     const TestRunResult result = TestRun(dispatcher_->tc_fd(), frame);
     EXPECT_EQ(result.retval, static_cast<uint32_t>(TC_ACT_OK));
     EXPECT_EQ(result.packet, frame) << HexDump(result.packet);
+  }
+
+  // The verdict of the dispatcher for one frame to `mac` (a VerdictProgram's, or TC_ACT_OK).
+  uint32_t VerdictFor(const MacAddress& mac) {
+    return TestRun(dispatcher_->tc_fd(), FrameTo(mac)).retval;
   }
 
   EchoSpec spec_;  // client 02:00:00:00:bf:02 pings server 02:00:00:00:bf:01
@@ -153,8 +192,155 @@ TEST_F(DispatcherTest, RunsOutOfSlotsCleanly) {
         0x02, 0x00, 0x00, 0x00, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i & 0xff)};
     EXPECT_EQ(dispatcher_->SetSlot(mac, echo_->tc_fd()), i);
   }
-  EXPECT_THROW(dispatcher_->SetSlot({0x02, 0x00, 0x00, 0x01, 0x00, 0x00}, echo_->tc_fd()),
-               RunError);
+  const MacAddress one_more{0x02, 0x00, 0x00, 0x01, 0x00, 0x00};
+  EXPECT_THROW(dispatcher_->SetSlot(one_more, echo_->tc_fd()), SlotUnavailableError);
+  EXPECT_FALSE(dispatcher_->SlotOf(one_more).has_value());
+  ExpectPassedUntouched(FrameTo(one_more));
+  // A freed slot goes to the next MAC.
+  dispatcher_->ClearSlot({0x02, 0x00, 0x00, 0x00, 0x00, 0x05});
+  EXPECT_EQ(dispatcher_->SetSlot(one_more, echo_->tc_fd()), 5u);
+}
+
+TEST_F(DispatcherTest, EverySlotTailCallsItsOwnProgram) {
+  // Each slot has its own tail-call site in the program (a constant index, for a direct jump):
+  // check that each one jumps to its own slot.
+  std::vector<std::unique_ptr<VerdictProgram>> programs;
+  std::vector<MacAddress> macs;
+  for (uint32_t i = 0; i < Dispatcher::kMaxSlots; ++i) {
+    programs.push_back(std::make_unique<VerdictProgram>(static_cast<int32_t>(100 + i)));
+    macs.push_back({0x02, 0x00, 0x00, 0x00, 0x5e, static_cast<uint8_t>(i)});
+    ASSERT_EQ(dispatcher_->SetSlot(macs[i], programs[i]->fd()), i);
+  }
+  for (uint32_t i = 0; i < Dispatcher::kMaxSlots; ++i) {
+    EXPECT_EQ(VerdictFor(macs[i]), 100 + i) << "slot " << i;
+  }
+  for (uint32_t i = 0; i < Dispatcher::kMaxSlots; ++i) {
+    EXPECT_EQ(dispatcher_->Counters(macs[i]).packets, 1u) << "slot " << i;
+  }
+  // Emptying a slot turns its jump back into a fall-through: the frame passes, counted.
+  dispatcher_->ClearSlot(macs[17]);
+  EXPECT_EQ(VerdictFor(macs[17]), static_cast<uint32_t>(TC_ACT_OK));
+  EXPECT_EQ(VerdictFor(macs[18]), 118u);
+}
+
+TEST_F(DispatcherTest, TwoMacsInOneBucketEachReachTheirOwnProgram) {
+  uint32_t next = 0;
+  const MacAddress a = TwoBucketMac(&next);
+  const MacAddress b = SamePrimary(a, &next);
+  VerdictProgram program_a(101);
+  VerdictProgram program_b(102);
+  const uint32_t slot_a = dispatcher_->SetSlot(a, program_a.fd());
+  const uint32_t slot_b = dispatcher_->SetSlot(b, program_b.fd());
+  EXPECT_NE(slot_a, slot_b);
+  EXPECT_EQ(dispatcher_->BucketOf(a), Primary(a));
+  EXPECT_EQ(dispatcher_->BucketOf(b), Secondary(b)) << "b's primary bucket holds a";
+
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(VerdictFor(a), 101u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(VerdictFor(b), 102u);
+  EXPECT_EQ(dispatcher_->Counters(a).packets, 2u);
+  EXPECT_EQ(dispatcher_->Counters(b).packets, 3u);
+  EXPECT_EQ(dispatcher_->Counters(b).bytes, 3 * FrameTo(b).size());
+}
+
+TEST_F(DispatcherTest, UnknownMacWhoseBucketsAreTakenPassesUntouched) {
+  uint32_t next = 0;
+  const MacAddress a = TwoBucketMac(&next);
+  const MacAddress stranger = SamePrimary(a, &next);
+  const MacAddress c = FindMac(
+      [&](const MacAddress& m) { return Primary(m) == Secondary(stranger) && m != stranger; },
+      &next);
+  VerdictProgram program_a(101);
+  VerdictProgram program_c(103);
+  dispatcher_->SetSlot(a, program_a.fd());
+  dispatcher_->SetSlot(c, program_c.fd());
+  ASSERT_EQ(dispatcher_->BucketOf(a), Primary(stranger));
+  ASSERT_EQ(dispatcher_->BucketOf(c), Secondary(stranger));
+
+  // Both buckets the stranger's frames probe hold other MACs: the full MAC decides.
+  ExpectPassedUntouched(FrameTo(stranger));
+  EchoSpec to_stranger = spec_;
+  to_stranger.server_mac = stranger;
+  ExpectPassedUntouched(EchoRequest(to_stranger).Build());
+  EXPECT_EQ(dispatcher_->Counters(a).packets, 0u);
+  EXPECT_EQ(dispatcher_->Counters(c).packets, 0u);
+}
+
+TEST_F(DispatcherTest, RemovingOneOfTwoCollidingMacsKeepsTheOtherWorking) {
+  uint32_t next = 0;
+  const MacAddress a = TwoBucketMac(&next);
+  const MacAddress b = SamePrimary(a, &next);
+  VerdictProgram program_a(101);
+  VerdictProgram program_b(102);
+  dispatcher_->SetSlot(a, program_a.fd());
+  dispatcher_->SetSlot(b, program_b.fd());
+  ASSERT_EQ(VerdictFor(b), 102u);
+
+  // a (in the primary bucket) goes: b is still found, in its secondary bucket.
+  dispatcher_->ClearSlot(a);
+  EXPECT_EQ(VerdictFor(a), static_cast<uint32_t>(TC_ACT_OK));
+  EXPECT_EQ(VerdictFor(b), 102u);
+  EXPECT_EQ(dispatcher_->Counters(b).packets, 2u);
+
+  // a comes back (into its free primary bucket, a fresh slot), then b goes: a still works.
+  dispatcher_->SetSlot(a, program_a.fd());
+  EXPECT_EQ(dispatcher_->BucketOf(a), Primary(a));
+  EXPECT_EQ(dispatcher_->Counters(a).packets, 0u);
+  dispatcher_->ClearSlot(b);
+  EXPECT_EQ(VerdictFor(b), static_cast<uint32_t>(TC_ACT_OK));
+  EXPECT_EQ(VerdictFor(a), 101u);
+  EXPECT_EQ(dispatcher_->Counters(a).packets, 1u);
+}
+
+TEST_F(DispatcherTest, AMovedMacKeepsItsSlotCountersAndProgram) {
+  // n's primary bucket holds a, its secondary holds c; a moves to its own secondary bucket.
+  uint32_t next = 0;
+  const MacAddress n = TwoBucketMac(&next);
+  const MacAddress a = SamePrimary(n, &next);
+  const MacAddress c = FindMac(
+      [&](const MacAddress& m) {
+        return Primary(m) == Secondary(n) && Secondary(m) != Primary(n) &&
+               Secondary(m) != Secondary(a);
+      },
+      &next);
+  VerdictProgram program_a(101);
+  VerdictProgram program_c(103);
+  VerdictProgram program_n(104);
+  const uint32_t slot_a = dispatcher_->SetSlot(a, program_a.fd());
+  dispatcher_->SetSlot(c, program_c.fd());
+  EXPECT_EQ(VerdictFor(a), 101u);
+
+  dispatcher_->SetSlot(n, program_n.fd());
+  EXPECT_EQ(dispatcher_->BucketOf(n), Primary(n));
+  EXPECT_EQ(dispatcher_->BucketOf(a), Secondary(a)) << "a made room";
+  EXPECT_EQ(dispatcher_->SlotOf(a), slot_a);
+  EXPECT_EQ(VerdictFor(a), 101u);
+  EXPECT_EQ(VerdictFor(c), 103u);
+  EXPECT_EQ(VerdictFor(n), 104u);
+  EXPECT_EQ(dispatcher_->Counters(a).packets, 2u) << "counted before and after the move";
+  EXPECT_EQ(dispatcher_->Counters(n).packets, 1u);
+}
+
+TEST_F(DispatcherTest, AMacWithNoFreeBucketIsRefusedAndNothingChanges) {
+  // n's two buckets each hold a MAC in its secondary bucket (its primary taken by another): none
+  // of them can move, so n cannot get a bucket although slots are free.
+  uint32_t next = 0;
+  const MacAddress n = TwoBucketMac(&next);
+  const std::vector<MacAddress> order = MacsBlocking(n, &next);
+  std::vector<std::unique_ptr<VerdictProgram>> programs;
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    programs.push_back(std::make_unique<VerdictProgram>(static_cast<int32_t>(100 + i)));
+    ASSERT_EQ(dispatcher_->SetSlot(order[i], programs[i]->fd()), i);
+  }
+  ASSERT_EQ(dispatcher_->BucketOf(order[1]), Primary(n));
+  ASSERT_EQ(dispatcher_->BucketOf(order[3]), Secondary(n));
+
+  VerdictProgram program_n(110);
+  EXPECT_THROW(dispatcher_->SetSlot(n, program_n.fd()), SlotUnavailableError);
+  EXPECT_FALSE(dispatcher_->SlotOf(n).has_value());
+  EXPECT_EQ(VerdictFor(n), static_cast<uint32_t>(TC_ACT_OK)) << "n's frames pass";
+  for (uint32_t i = 0; i < order.size(); ++i) EXPECT_EQ(VerdictFor(order[i]), 100 + i);
+  // The refused MAC took no slot: the next MAC gets slot 4.
+  EXPECT_EQ(dispatcher_->SetSlot({0x02, 0x00, 0x00, 0x00, 0xbf, 0x77}, program_n.fd()), 4u);
 }
 
 TEST(MacAddressTest, ParsesAndFormats) {

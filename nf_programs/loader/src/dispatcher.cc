@@ -3,10 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/core.h>
+#include <sys/mman.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
-#include <cstring>
 #include <vector>
 
 #include "dispatcher.skel.h"
@@ -15,24 +16,19 @@
 
 namespace nfb::bpf {
 
-// The layout user space writes into mac_to_slot and reads from slot_stats. A field added to
+// The layout user space writes into mac_table and reads from slot_stats. A field added to
 // dispatcher_abi.h without being handled here breaks the build.
-static_assert(sizeof(dispatcher_mac_key) == 8);
-static_assert(offsetof(dispatcher_mac_key, addr) == 0);
-static_assert(sizeof(dispatcher_mac_key::addr) == std::tuple_size_v<MacAddress>);
-static_assert(sizeof(dispatcher_slot_t) == 4);
+static_assert(sizeof(dispatcher_mac_table) == sizeof(__u64) * DISPATCHER_TABLE_SIZE);
+static_assert((DISPATCHER_TABLE_SIZE & (DISPATCHER_TABLE_SIZE - 1)) == 0);
+static_assert(DISPATCHER_MAX_SLOTS - 1 <= DISPATCHER_ENTRY_SLOT_MASK, "a slot fits its field");
+static_assert(std::atomic_ref<__u64>::is_always_lock_free);
+static_assert(alignof(dispatcher_mac_table) >= std::atomic_ref<__u64>::required_alignment);
 static_assert(sizeof(dispatcher_slot_counters) == 16);
 static_assert(offsetof(dispatcher_slot_counters, packets) == 0);
 static_assert(offsetof(dispatcher_slot_counters, bytes) == 8);
 static_assert(sizeof(SlotCounters) == sizeof(dispatcher_slot_counters));
 
 namespace {
-
-dispatcher_mac_key MakeKey(const MacAddress& mac) {
-  dispatcher_mac_key key{};  // the padding is part of the hash key: it must be zero
-  std::memcpy(key.addr, mac.data(), mac.size());
-  return key;
-}
 
 size_t PossibleCpus() {
   const int cpus = libbpf_num_possible_cpus();
@@ -46,17 +42,29 @@ void Dispatcher::SkeletonDeleter::operator()(::dispatcher* skel) const {
   dispatcher__destroy(skel);
 }
 
+void Dispatcher::TableUnmapper::operator()(dispatcher_mac_table* table) const {
+  munmap(table, sizeof(dispatcher_mac_table));
+}
+
 Dispatcher::Dispatcher() {
   RouteLibbpfLog();
   skel_.reset(dispatcher__open_and_load());
   if (!skel_) ThrowLibbpfError("load the dispatcher BPF program", -errno);
   const auto& maps = skel_->maps;
-  if (bpf_map__key_size(maps.mac_to_slot) != sizeof(dispatcher_mac_key) ||
-      bpf_map__value_size(maps.mac_to_slot) != sizeof(dispatcher_slot_t) ||
+  if (bpf_map__value_size(maps.mac_table) != sizeof(dispatcher_mac_table) ||
+      bpf_map__max_entries(maps.mac_table) != 1 ||
+      (bpf_map__map_flags(maps.mac_table) & BPF_F_MMAPABLE) == 0 ||
       bpf_map__value_size(maps.slot_stats) != sizeof(dispatcher_slot_counters) ||
+      bpf_map__max_entries(maps.slot_stats) != kMaxSlots ||
       bpf_map__max_entries(maps.slot_progs) != kMaxSlots) {
     throw RunError("dispatcher: the BPF object's maps do not match dispatcher_abi.h");
   }
+  // The map's one value, page-aligned at offset 0 of the mapping (the kernel zeroed it: every
+  // bucket free).
+  void* mapped = mmap(nullptr, sizeof(dispatcher_mac_table), PROT_READ | PROT_WRITE, MAP_SHARED,
+                      mac_table_fd(), 0);
+  if (mapped == MAP_FAILED) ThrowSystemError("dispatcher: mmap the MAC table", errno);
+  mapped_table_.reset(static_cast<dispatcher_mac_table*>(mapped));
 }
 
 Dispatcher::Dispatcher(Dispatcher&& other) noexcept = default;
@@ -64,7 +72,7 @@ Dispatcher& Dispatcher::operator=(Dispatcher&& other) noexcept = default;
 Dispatcher::~Dispatcher() = default;
 
 int Dispatcher::tc_fd() const { return bpf_program__fd(skel_->progs.dispatcher_tc); }
-int Dispatcher::mac_to_slot_fd() const { return bpf_map__fd(skel_->maps.mac_to_slot); }
+int Dispatcher::mac_table_fd() const { return bpf_map__fd(skel_->maps.mac_table); }
 int Dispatcher::slot_progs_fd() const { return bpf_map__fd(skel_->maps.slot_progs); }
 int Dispatcher::slot_stats_fd() const { return bpf_map__fd(skel_->maps.slot_stats); }
 
@@ -78,41 +86,54 @@ uint32_t Dispatcher::SetSlot(const MacAddress& mac, int prog_fd) {
         fmt::format("dispatcher: invalid program fd {} for {}", prog_fd, FormatMac(mac)));
   }
   const auto existing = slots_.find(mac);
-  const bool fresh = existing == slots_.end();
-  uint32_t slot = 0;
-  if (fresh) {
-    std::vector<bool> used(kMaxSlots, false);
-    for (const auto& [unused, taken] : slots_) used[taken] = true;
-    while (slot < kMaxSlots && used[slot]) ++slot;
-    if (slot == kMaxSlots) {
-      throw RunError(fmt::format("dispatcher: all {} slots are taken, none left for {}", kMaxSlots,
-                                 FormatMac(mac)));
+  const uint32_t fd_value = static_cast<uint32_t>(prog_fd);
+  if (existing != slots_.end()) {
+    // A known MAC: only the program changes (one atomic update of the program array).
+    const uint32_t slot = existing->second;
+    const int err = bpf_map_update_elem(slot_progs_fd(), &slot, &fd_value, BPF_ANY);
+    if (err != 0) {
+      ThrowLibbpfError(fmt::format("dispatcher: put program fd {} into slot {} for {}", prog_fd,
+                                   slot, FormatMac(mac)),
+                       err);
     }
+    return slot;
+  }
+
+  std::vector<bool> used(kMaxSlots, false);
+  for (const auto& [unused, taken] : slots_) used[taken] = true;
+  uint32_t slot = 0;
+  while (slot < kMaxSlots && used[slot]) ++slot;
+  if (slot == kMaxSlots) {
+    throw SlotUnavailableError(fmt::format("dispatcher: all {} slots are taken, none left for {}",
+                                           kMaxSlots, FormatMac(mac)));
+  }
+  const std::optional<TablePlacement> placement = table_.Insert(mac, slot);
+  if (!placement) {
+    throw SlotUnavailableError(fmt::format(
+        "dispatcher: both MAC table buckets of {} ({} and {}) hold MACs that cannot move",
+        FormatMac(mac), DispatcherTable::PrimaryBucket(mac),
+        DispatcherTable::SecondaryBucket(mac)));
+  }
+  // Making room moves other MACs between their own buckets; they are found throughout and keep
+  // their slots, so this is safe to do before anything that can fail.
+  for (const TableWrite& move : placement->moves) Apply(move);
+  try {
     // A slot's counters belong to its owner: the next MAC starts from zero. Nothing maps to the
     // slot yet, so no packet can race with the reset.
     ResetSlot(slot);
-  } else {
-    slot = existing->second;
-  }
-
-  // Program first, MAC second: a packet never finds a MAC whose slot is still empty.
-  const uint32_t fd_value = static_cast<uint32_t>(prog_fd);
-  int err = bpf_map_update_elem(slot_progs_fd(), &slot, &fd_value, BPF_ANY);
-  if (err != 0) {
-    ThrowLibbpfError(fmt::format("dispatcher: put program fd {} into slot {} for {}", prog_fd, slot,
-                                 FormatMac(mac)),
-                     err);
-  }
-  if (fresh) {
-    const dispatcher_mac_key key = MakeKey(mac);
-    const dispatcher_slot_t value = slot;
-    err = bpf_map_update_elem(mac_to_slot_fd(), &key, &value, BPF_NOEXIST);
+    // Program first, MAC second: a packet never finds a MAC whose slot is still empty.
+    const int err = bpf_map_update_elem(slot_progs_fd(), &slot, &fd_value, BPF_ANY);
     if (err != 0) {
-      bpf_map_delete_elem(slot_progs_fd(), &slot);
-      ThrowLibbpfError(fmt::format("dispatcher: map {} to slot {}", FormatMac(mac), slot), err);
+      ThrowLibbpfError(fmt::format("dispatcher: put program fd {} into slot {} for {}", prog_fd,
+                                   slot, FormatMac(mac)),
+                       err);
     }
-    slots_.emplace(mac, slot);
+  } catch (...) {
+    table_.Erase(mac);  // its entry was never written: the kernel's bucket is still free
+    throw;
   }
+  Apply(placement->entry);
+  slots_.emplace(mac, slot);
   return slot;
 }
 
@@ -122,14 +143,10 @@ void Dispatcher::ClearSlot(const MacAddress& mac) {
   const uint32_t slot = entry->second;
   // MAC first: from here on its frames pass. One already past the lookup on another CPU finds
   // the slot empty at worst, which also passes.
-  const dispatcher_mac_key key = MakeKey(mac);
-  int err = bpf_map_delete_elem(mac_to_slot_fd(), &key);
-  if (err != 0 && err != -ENOENT) {
-    ThrowLibbpfError(fmt::format("dispatcher: unmap {}", FormatMac(mac)), err);
-  }
+  if (const std::optional<TableWrite> freed = table_.Erase(mac)) Apply(*freed);
   slots_.erase(entry);
   // A program left behind in a free slot is unreachable and replaced by the next SetSlot().
-  err = bpf_map_delete_elem(slot_progs_fd(), &slot);
+  const int err = bpf_map_delete_elem(slot_progs_fd(), &slot);
   if (err != 0 && err != -ENOENT) {
     ThrowLibbpfError(fmt::format("dispatcher: empty slot {}", slot), err);
   }
@@ -159,6 +176,13 @@ SlotCounters Dispatcher::ReadSlot(uint32_t slot) const {
     total.bytes += cpu.bytes;
   }
   return total;
+}
+
+void Dispatcher::Apply(const TableWrite& write) {
+  // Release: on weakly ordered CPUs, earlier writes (the program array, a moved MAC's new copy)
+  // become visible no later than this one.
+  std::atomic_ref<__u64>(mapped_table_->entries[write.bucket])
+      .store(write.entry, std::memory_order_release);
 }
 
 void Dispatcher::ResetSlot(uint32_t slot) {

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -21,6 +23,23 @@ static_assert(sizeof(icmp_echo_counters) == 16);
 static_assert(offsetof(icmp_echo_counters, answered) == 0);
 static_assert(offsetof(icmp_echo_counters, passed) == 8);
 static_assert(sizeof(IcmpEchoCounters) == sizeof(icmp_echo_counters));
+
+IcmpEchoCounters SumIcmpEchoCounters(std::span<const uint8_t> per_cpu_value) {
+  // Per-CPU values come in slots of round_up(value_size, 8) bytes: exactly the struct here.
+  if (per_cpu_value.empty() || per_cpu_value.size() % sizeof(icmp_echo_counters) != 0) {
+    throw RunError("icmp_echo counters: a per-CPU value of " +
+                   std::to_string(per_cpu_value.size()) + " bytes is not a whole number of " +
+                   std::to_string(sizeof(icmp_echo_counters)) + "-byte counter sets");
+  }
+  IcmpEchoCounters total;
+  for (size_t at = 0; at < per_cpu_value.size(); at += sizeof(icmp_echo_counters)) {
+    icmp_echo_counters cpu{};
+    std::memcpy(&cpu, per_cpu_value.data() + at, sizeof(cpu));
+    total.answered += cpu.answered;
+    total.passed += cpu.passed;
+  }
+  return total;
+}
 
 void IcmpEchoProgram::SkeletonDeleter::operator()(::icmp_echo* skel) const {
   icmp_echo__destroy(skel);

@@ -677,13 +677,14 @@ std::unique_ptr<KernelProgram> LibbpfBackend::LoadBytecode(std::span<const uint8
 void LibbpfBackend::Attach(const bpf::MacAddress& mac, const KernelProgram& program) {
   try {
     dispatcher_.SetSlot(mac, program.fd());
+  } catch (const bpf::SlotUnavailableError& e) {
+    // All slots taken, or the MAC's two buckets held by MACs that cannot move. The message names
+    // slots and buckets: keep it in dom0's log.
+    log::Warn("dispatcher: cannot attach a program for {}: {}", bpf::FormatMac(mac), e.what());
+    throw RequestError(ENOSPC, "no free dispatcher slot in dom0");
   } catch (const std::exception& e) {
     // The dispatcher's message names fds and slots: keep it in dom0's log.
     log::Warn("dispatcher: cannot attach a program for {}: {}", bpf::FormatMac(mac), e.what());
-    const std::string what = e.what();
-    if (what.find("slots are taken") != std::string::npos) {
-      throw RequestError(ENOSPC, "no free dispatcher slot in dom0");
-    }
     throw RequestError(EINVAL,
                        "the dispatcher refused the program (it must be a tc program "
                        "compatible with the dispatcher's program array)");

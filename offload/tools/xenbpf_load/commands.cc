@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -86,7 +88,71 @@ Exit BadInput(std::string message, Failure* failure) {
   return kBadInput;
 }
 
+// Writes the --set entries into the maps of the object just loaded as `prog_id`. Returns kOk, or
+// the failure's code after unloading the program again (so a load with a missing setting does
+// not stay in dom0). `done` gets one JSON object per entry written.
+Exit ApplySets(::xenbpf* h, uint32_t prog_id, const std::vector<MapSet>& sets,
+               const std::vector<struct xenbpf_map_info>& maps, json* done, std::string* text,
+               Failure* failure) {
+  for (const MapSet& set : sets) {
+    const auto map = std::find_if(maps.begin(), maps.end(), [&](const struct xenbpf_map_info& m) {
+      return set.map == m.name;
+    });
+    std::string error;
+    std::vector<uint8_t> key = set.key;
+    if (map == maps.end()) {
+      std::string names;
+      for (const auto& m : maps) names += fmt::format("{}{}", names.empty() ? "" : ", ", m.name);
+      error = fmt::format("--set: the object has no map '{}' (maps: {})", set.map,
+                          names.empty() ? "none" : names);
+    } else if (set.index && map->key_size != sizeof(uint32_t)) {
+      error = fmt::format(
+          "--set {}: a decimal key needs 4-byte keys, the map has {}-byte keys "
+          "(give the key as 0x-prefixed hex bytes)",
+          set.map, map->key_size);
+    } else if (!set.index && key.size() != map->key_size) {
+      error = fmt::format("--set {}: the key has {} bytes, the map takes {}", set.map, key.size(),
+                          map->key_size);
+    } else if (set.value.size() != map->value_size) {
+      error = fmt::format("--set {}: the value has {} bytes, the map takes {}", set.map,
+                          set.value.size(), map->value_size);
+    }
+    if (set.index) {
+      key.resize(sizeof(uint32_t));
+      std::memcpy(key.data(), &*set.index, sizeof(uint32_t));
+    }
+    Exit result = kOk;
+    if (!error.empty()) {
+      result = BadInput(std::move(error), failure);
+    } else if (const int rc = xenbpf_update_elem(h, map->id, key.data(), key.size(),
+                                                 set.value.data(), set.value.size(), XENBPF_ANY);
+               rc < 0) {
+      result = Refused(h, rc, fmt::format("--set: update map {} ({})", map->id, set.map), failure);
+    }
+    if (result != kOk) {
+      if (const int rc = xenbpf_unload(h, prog_id); rc < 0) {
+        failure->message +=
+            fmt::format("; unloading program {} again failed too: {}", prog_id, xenbpf_errmsg(h));
+      }
+      return result;
+    }
+    done->push_back(
+        {{"map_id", map->id}, {"map", set.map}, {"key", Hex(key)}, {"value", Hex(set.value)}});
+    *text += fmt::format(" set {}:{}={}", set.map, Hex(key), Hex(set.value));
+  }
+  return kOk;
+}
+
 Exit Load(::xenbpf* h, const Command& c, const Output& out, Failure* failure) {
+  // Settings are checked before anything is loaded; whether their map exists and their sizes
+  // fit is known only from the load's answer.
+  std::vector<MapSet> sets;
+  for (const std::string& text : c.sets) {
+    std::string error;
+    std::optional<MapSet> set = ParseMapSet(text, &error);
+    if (!set) return BadInput(fmt::format("--set {}: {}", text, error), failure);
+    sets.push_back(std::move(*set));
+  }
   std::ifstream in(c.object, std::ios::binary);
   if (!in)
     return BadInput(fmt::format("cannot open {}: {}", c.object, std::strerror(errno)), failure);
@@ -114,6 +180,13 @@ Exit Load(::xenbpf* h, const Command& c, const Output& out, Failure* failure) {
     text += fmt::format(" {}={}", m.name, m.id);
   }
   if (maps.empty()) text += " -";
+  if (!sets.empty()) {
+    json done = json::array();
+    if (const Exit e = ApplySets(h, prog_id, sets, maps, &done, &text, failure); e != kOk) {
+      return e;
+    }
+    j["set"] = std::move(done);
+  }
   Print(out, j, text);
   return kOk;
 }
@@ -186,11 +259,55 @@ bool RunLine(::xenbpf* h, const std::string& line, const Output& out) {
 
 }  // namespace
 
+std::optional<MapSet> ParseMapSet(const std::string& text, std::string* error) {
+  const size_t colon = text.find(':');
+  const size_t equals = colon == std::string::npos ? std::string::npos : text.find('=', colon);
+  if (colon == 0 || equals == std::string::npos) {
+    *error = "expected MAP:KEY=VALUE, e.g. udp_drop_config:0=0x00000000270f0000";
+    return std::nullopt;
+  }
+  MapSet set;
+  set.map = text.substr(0, colon);
+  const std::string key = text.substr(colon + 1, equals - colon - 1);
+  if (key.size() > 2 && (key.rfind("0x", 0) == 0 || key.rfind("0X", 0) == 0)) {
+    std::optional<std::vector<uint8_t>> bytes = ParseHex(key);
+    if (!bytes) {
+      *error = fmt::format("key '{}' is not hex bytes", key);
+      return std::nullopt;
+    }
+    set.key = std::move(*bytes);
+  } else {
+    // A decimal index; hex without the prefix would be ambiguous ("10").
+    uint64_t index = 0;
+    const bool digits = !key.empty() && key.size() <= 10 &&
+                        key.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) index = std::stoull(key);
+    if (!digits || index > UINT32_MAX) {
+      *error = fmt::format("key '{}' is neither a decimal index up to {} nor 0x-prefixed hex bytes",
+                           key, UINT32_MAX);
+      return std::nullopt;
+    }
+    set.index = static_cast<uint32_t>(index);
+  }
+  std::optional<std::vector<uint8_t>> value = ParseHex(text.substr(equals + 1));
+  if (!value || value->empty()) {
+    *error = fmt::format("value '{}' is not hex bytes", text.substr(equals + 1));
+    return std::nullopt;
+  }
+  set.value = std::move(*value);
+  return set;
+}
+
 void AddCommands(CLI::App& app, Command& c, bool line) {
   app.require_subcommand(1);
   CLI::App* load = app.add_subcommand("load", "load an ELF object's tc program in dom0");
   load->add_option("object", c.object, "the .bpf.o file")->required();
   load->add_option("--program", c.program, "program (function) name; default: the only tc one");
+  load->add_option("--set", c.sets,
+                   "MAP:KEY=VALUE: write a map entry right after the load (repeatable, in "
+                   "order); KEY a decimal index or 0x-prefixed hex bytes, VALUE hex bytes; a "
+                   "failed write unloads the program again")
+      ->allow_extra_args(false);
   if (!line) {
     load->add_flag("--hold", c.hold,
                    "stay connected (the program stays loaded) until SIGTERM/SIGINT or the end "

@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 struct xenbpf;
 
@@ -27,11 +29,30 @@ struct Command {
   std::string key;      // hex
   std::string value;    // hex
   std::string flags = "any";
+  // load --set MAP:KEY=VALUE, in order: map entries written right after the load, before the
+  // result line is printed (see ParseMapSet).
+  std::vector<std::string> sets;
 };
 
 // Adds load/unload/map/stats to `app`, each storing into `command` when it is parsed. `line`:
 // for stdin lines of a --hold session (no --hold option, quit/exit accepted).
 void AddCommands(CLI::App& app, Command& command, bool line);
+
+// One `load --set MAP:KEY=VALUE`: an entry of one of the loaded object's maps, written right
+// after the load and before the result line. (bpfd attaches the program at the load, so until
+// then it sees traffic with its maps as the object creates them.) MAP is the map's name in the
+// object, as the load result lists it; KEY is a decimal index (a 4-byte key, as arrays have, in
+// host byte order) or hex bytes in memory order with a 0x prefix; VALUE is hex bytes in memory
+// order (0x optional), as `map update` takes them.
+struct MapSet {
+  std::string map;
+  std::optional<uint32_t> index;  // KEY as a decimal index
+  std::vector<uint8_t> key;       // KEY as 0x-prefixed hex bytes (when index is empty)
+  std::vector<uint8_t> value;
+};
+
+// Parses one --set argument; nullopt with `error` set when it is malformed.
+std::optional<MapSet> ParseMapSet(const std::string& text, std::string* error);
 
 // An error for the user: message and exit code.
 struct Failure {

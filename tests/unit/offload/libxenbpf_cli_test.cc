@@ -184,6 +184,57 @@ TEST_F(XenbpfLoadTest, HoldEndsWithExit4WhenBpfdEndsTheSession) {
   EXPECT_THAT(ReadFile(dir_ / "hold.err"), HasSubstr("bpfd ended the session"));
 }
 
+TEST_F(XenbpfLoadTest, LoadSetsMapEntriesBeforePrintingItsResult) {
+  // A decimal key is a 4-byte index in host order; 0x-prefixed keys are bytes in memory order.
+  std::vector<std::string> argv =
+      Argv({"load", object_.string(), "--set", "counters:7=2a00000000000000", "--set",
+            "counters:0x08000000=0x2b00000000000000", "--hold"});
+  std::string command = "printf 'map lookup 1 07000000\\nmap lookup 1 08000000\\n' |";
+  for (const std::string& word : argv) command += " " + Quote(word);
+  const ProcessResult r = nfb::RunProcess(ProcessSpec({"sh", "-c", command}), 20s);
+  ASSERT_TRUE(r.Succeeded()) << r.Status() << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0],
+            "program 1 maps counters=1 .rodata=2 set counters:07000000=2a00000000000000 set "
+            "counters:08000000=2b00000000000000");
+  EXPECT_EQ(lines[1], "2a00000000000000");
+  EXPECT_EQ(lines[2], "2b00000000000000");
+
+  const ProcessResult j = Run({"--json", "load", object_.string(), "--set", "counters:7=01"
+                                                                            "00000000000000"});
+  ASSERT_TRUE(j.Succeeded()) << j.Status() << j.err;
+  EXPECT_EQ(nlohmann::json::parse(j.out).at("set"),
+            nlohmann::json::parse(R"([{"map_id":1,"map":"counters","key":"07000000",)"
+                                  R"("value":"0100000000000000"}])"));
+}
+
+TEST_F(XenbpfLoadTest, LoadWithABadSettingLeavesNothingLoaded) {
+  // Malformed: refused before anything is loaded.
+  for (const char* bad : {"counters", "counters:7", ":7=00", "counters:x=00", "counters:7=0g",
+                          "counters:4294967296=00", "counters:7="}) {
+    SCOPED_TRACE(bad);
+    const ProcessResult r = Run({"load", object_.string(), "--set", bad});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--set"));
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  // Well-formed but not fitting the object: the program is unloaded again.
+  const std::pair<const char*, const char*> unfit[] = {
+      {"nosuchmap:0=00", "the object has no map 'nosuchmap' (maps: counters, .rodata)"},
+      {"counters:0x0700=2a00000000000000", "the key has 2 bytes, the map takes 4"},
+      {"counters:7=2a", "the value has 1 bytes, the map takes 8"}};
+  for (const auto& [bad, message] : unfit) {
+    SCOPED_TRACE(bad);
+    const ProcessResult r = Run({"load", object_.string(), "--set", bad, "--hold"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    ASSERT_TRUE(bpfd_.WaitDisconnected("domu1"));
+    EXPECT_EQ(bpfd_.LivePrograms(), 0);
+  }
+}
+
 TEST_F(XenbpfLoadTest, ExitCodes) {
   // 2: bad input.
   ProcessResult r = Run({});

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "nf/dispatcher_abi.h"
 #include "nfb/bpf/objects.h"
 #include "nfb/offload/insn.h"
 #include "nfb/offload/verifier.h"
@@ -82,13 +83,32 @@ TEST(VerifierObjectsTest, TheEchoResponderPassesWithItsRedirectRewritten) {
   EXPECT_THAT(xdp_result.notes.back(), StartsWith("no rewrite needed"));
 }
 
+TEST(VerifierObjectsTest, TheUdpFilterPassesUnchanged) {
+  const Object object = Open(bpf::kUdpDropObjectPath);
+  ASSERT_TRUE(object) << bpf::kUdpDropObjectPath;
+  for (const char* name : {"udp_drop_tc", "udp_drop_xdp"}) {
+    SCOPED_TRACE(name);
+    const std::vector<bpf_insn> insns = Insns(object.get(), name);
+    ASSERT_FALSE(insns.empty());
+    // No redirect to pin, so it passes even with no interface to pin it to.
+    const VerifierResult result = VerifyAndRewrite(insns, {});
+    EXPECT_EQ(result.insns.size(), insns.size());
+    EXPECT_THAT(result.notes.back(), StartsWith("no rewrite needed"));
+  }
+  // Non-linear skbs are read with bpf_skb_load_bytes (allowed), not pulled.
+  const std::vector<bpf_insn> tc = Insns(object.get(), "udp_drop_tc");
+  EXPECT_EQ(CallsOf(tc, BPF_FUNC_skb_load_bytes).size(), 2u);
+  EXPECT_TRUE(CallsOf(tc, BPF_FUNC_skb_pull_data).empty());
+}
+
 TEST(VerifierObjectsTest, TheDispatcherIsRefusedForItsTailCall) {
   const Object object = Open(bpf::kDispatcherObjectPath);
   ASSERT_TRUE(object) << bpf::kDispatcherObjectPath;
   const std::vector<bpf_insn> tc = Insns(object.get(), "dispatcher_tc");
   ASSERT_FALSE(tc.empty());
+  // One tail-call site per slot (constant indexes, for direct jumps); the first one is refused.
   const std::vector<size_t> tail_calls = CallsOf(tc, BPF_FUNC_tail_call);
-  ASSERT_EQ(tail_calls.size(), 1u);
+  ASSERT_EQ(tail_calls.size(), static_cast<size_t>(DISPATCHER_MAX_SLOTS));
   try {
     VerifyAndRewrite(tc, {.redirect_ifindex = 1});
     ADD_FAILURE() << "the dispatcher was accepted";

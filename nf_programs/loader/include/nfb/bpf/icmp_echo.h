@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 struct icmp_echo;  // the generated skeleton (icmp_echo.skel.h), kept out of this header
 
@@ -13,6 +14,12 @@ struct IcmpEchoCounters {
   uint64_t answered = 0;  // echo requests turned into replies and sent back out
   uint64_t passed = 0;    // every other packet, handed on untouched
 };
+
+// Sums the per-CPU value of icmp_echo_stats at key 0 as a per-CPU map lookup returns it (one
+// struct icmp_echo_counters per possible CPU, in memory order), e.g. read through bpfd by a guest
+// that offloaded the responder. Throws RunError when the size is not a positive multiple of the
+// struct's size.
+IcmpEchoCounters SumIcmpEchoCounters(std::span<const uint8_t> per_cpu_value);
 
 // One loaded copy of the responder: the tc program (icmp_echo_tc, replies with bpf_redirect to
 // the egress of the receiving device) and the XDP program (icmp_echo_xdp, XDP_TX), sharing one

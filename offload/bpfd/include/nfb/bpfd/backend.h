@@ -118,8 +118,9 @@ class KernelBackend {
                                                       std::string_view license) = 0;
 
   // Runs `program` for frames to `mac` from now on, replacing the MAC's previous program
-  // atomically (its counters continue). Throws RequestError (ENOSPC: no free dispatcher slot;
-  // the kernel's errno if it refuses the program).
+  // atomically (its counters continue). Throws RequestError (ENOSPC: no free dispatcher slot,
+  // which includes a MAC the dispatcher's table has no room for; the kernel's errno if it
+  // refuses the program).
   virtual void Attach(const bpf::MacAddress& mac, const KernelProgram& program) = 0;
   // Stops running anything for `mac`; its frames pass untouched. No-op without a slot. Never
   // throws (failures are logged: the domain is being torn down either way).
