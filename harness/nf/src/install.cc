@@ -1,56 +1,25 @@
 #include "nfb/nf/install.h"
 
-#include "bpfd_offload.h"
-
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
-#include <optional>
-
-#include "nfb/bpf/icmp_echo.h"
-#include "nfb/bpf/objects.h"
-#include "nfb/bpf/attach.h"
+#include "bpfd_offload.h"
+#include "direct_bpf.h"
+#include "iptables_rules.h"
 #include "nfb/core/error.h"
-#include "nfb/core/netns.h"
+#include "objects.h"
 
 namespace nfb::nf {
 namespace {
 
 using json = nlohmann::json;
 using scenario::InstallAt;
+using scenario::ProgramKind;
 
 class NoFunction : public InstalledFunction {
  public:
   json Describe() const override { return {{"at", "none"}, {"path", "none"}}; }
   json Counters() const override { return json::object(); }
-};
-
-json EchoCounters(const bpf::IcmpEchoProgram& program) {
-  bpf::IcmpEchoCounters c = program.Counters();
-  return {{"answered", c.answered}, {"passed", c.passed}};
-}
-
-// icmp_echo at a tc ingress hook, without the dispatcher (in a guest, or in dom0).
-class DirectEcho : public InstalledFunction {
- public:
-  DirectEcho(InstallAt at, std::string netns, std::string interface, uint32_t only_daddr_be)
-      : at_(at),
-        netns_(std::move(netns)),
-        interface_(std::move(interface)),
-        program_(bpf::IcmpEchoProgram::Options{.only_daddr_be = only_daddr_be}) {
-    NetnsScope in(netns_);
-    attachment_.emplace(bpf::TcIngressAttachment::Attach(interface_, program_.tc_fd()));
-  }
-  json Describe() const override {
-    return {{"at", scenario::ToString(at_)}, {"program", "icmp_echo"}, {"hook", "tc ingress"},
-            {"netns", netns_}, {"interface", interface_}, {"path", "harness-direct"}};
-  }
-  json Counters() const override { return EchoCounters(program_); }
-
- private:
-  InstallAt at_;
-  std::string netns_, interface_;
-  bpf::IcmpEchoProgram program_;
-  std::optional<bpf::TcIngressAttachment> attachment_;
 };
 
 uint32_t AddressBe(const std::string& dotted) {
@@ -59,19 +28,45 @@ uint32_t AddressBe(const std::string& dotted) {
   return a.s_addr;
 }
 
+std::string KnownObjectNames() {
+  std::string names;
+  for (const ObjectSpec& object : KnownObjects()) {
+    names += (names.empty() ? "" : ", ") + object.name;
+  }
+  return names;
+}
+
 }  // namespace
 
 void CheckInstallable(const scenario::Scenario& scenario, const scenario::Configuration& config) {
   if (!config.install) return;
-  const scenario::ProgramSpec& program = scenario.programs.at(config.install->program);
-  if (program.object != "icmp_echo") {
-    throw InputError("configuration '" + config.name + "': BPF object '" + program.object +
-                     "' is not known to this version of nfbench (known: icmp_echo)");
+  const auto found = scenario.programs.find(config.install->program);
+  if (found == scenario.programs.end()) {
+    throw InputError(
+        fmt::format("configuration '{}': no program '{}'", config.name, config.install->program));
+  }
+  const scenario::ProgramSpec& program = found->second;
+  const std::string where =
+      fmt::format("configuration '{}': program '{}'", config.name, program.name);
+  if (program.kind == ProgramKind::kIptables) {
+    if (config.install->at == InstallAt::kOffload) {
+      throw InputError(where + ": iptables rules cannot be offloaded (use at: guest or at: dom0)");
+    }
+    if (program.iptables_rules.empty()) throw InputError(where + ": no iptables rules");
+    PrepareIptablesRules(program);  // each rule starts with a chain
+    return;
+  }
+  const ObjectSpec* object = FindObject(program.object);
+  if (object == nullptr) {
+    throw InputError(
+        fmt::format("{}: BPF object '{}' is not known to this version of nfbench "
+                    "(known: {})",
+                    where, program.object, KnownObjectNames()));
   }
   if (program.hook != scenario::Hook::kTc) {
-    throw InputError("configuration '" + config.name + "': program '" + program.name +
-                     "': only the tc hook is supported by the harness so far");
+    throw InputError(where + ": only the tc hook is supported by the harness so far");
   }
+  CheckParameters(*object, program, where);
 }
 
 std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
@@ -80,22 +75,37 @@ std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
                                            const std::filesystem::path& log_dir) {
   CheckInstallable(scenario, config);
   if (!config.install) return std::make_unique<NoFunction>();
-  switch (config.install->at) {
+  const scenario::ProgramSpec& program = scenario.programs.at(config.install->program);
+  const InstallAt at = config.install->at;
+  if (program.kind == ProgramKind::kIptables) {
+    return InstallIptables(platform, at == InstallAt::kDom0 ? "dom0" : config.target, at, program);
+  }
+  const ObjectSpec& object = *FindObject(program.object);
+  switch (at) {
     case InstallAt::kGuest: {
       const platform::HostInfo& guest = platform.Host(config.target);
-      return std::make_unique<DirectEcho>(InstallAt::kGuest, guest.netns, guest.interface, 0);
+      return InstallDirectBpf(program, object,
+                              {.at = at,
+                               .netns = guest.netns,
+                               .interface = guest.interface,
+                               .only_daddr_be = 0,
+                               .only_daddr = ""});
     }
     case InstallAt::kDom0: {
-      // Only dom0's own address is answered: guests' traffic crosses the same NIC.
+      // Only traffic to dom0's own address: guests' traffic crosses the same NIC.
       const platform::HostInfo& dom0 = platform.Host("dom0");
-      return std::make_unique<DirectEcho>(InstallAt::kDom0, platform.Dom0Netns(),
-                                          platform.Dom0NicInterface(), AddressBe(dom0.address));
+      return InstallDirectBpf(program, object,
+                              {.at = at,
+                               .netns = platform.Dom0Netns(),
+                               .interface = platform.Dom0NicInterface(),
+                               .only_daddr_be = AddressBe(dom0.address),
+                               .only_daddr = dom0.address});
     }
     case InstallAt::kOffload: {
       const scenario::GuestSpec* guest = scenario.topology.FindGuest(config.target);
-      if (guest == nullptr) throw InputError("offload target '" + config.target + "' is not a guest");
-      return std::make_unique<BpfdOffload>(platform, *guest, config.install->program,
-                                           bpf::kIcmpEchoObjectPath, log_dir);
+      if (guest == nullptr)
+        throw InputError("offload target '" + config.target + "' is not a guest");
+      return std::make_unique<BpfdOffload>(platform, *guest, program, object, log_dir);
     }
   }
   throw InputError("configuration '" + config.name + "': unknown install location");
