@@ -5,8 +5,6 @@ Reads only a finished run's result files (samples.csv, comparison.csv, context.j
 <run>/figures/<metric>_boxplot.png and .svg. Usage: boxplot.py <run-dir> [--metric rtt]
 """
 import argparse
-import csv
-import json
 import os
 import sys
 from collections import OrderedDict
@@ -16,6 +14,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nfbplot import results  # noqa: E402
+from nfbplot.results import ResultFileError  # noqa: E402
+
 UNIT_IN_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -23,12 +25,12 @@ def read_samples(path, metric):
     """Values per configuration (in file order) and their unit."""
     groups = OrderedDict()
     unit = None
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if row["metric"] != metric:
-                continue
-            unit = row["unit"]
-            groups.setdefault(row["configuration"], []).append(float(row["value"]))
+    for row in results.read_table(path, ("configuration", "metric", "value", "unit"),
+                                  numeric=("value",)):
+        if row["metric"] != metric:
+            continue
+        unit = row["unit"]
+        groups.setdefault(row["configuration"], []).append(row["value"])
     return groups, unit
 
 
@@ -36,9 +38,8 @@ def read_comparison(path):
     rows = OrderedDict()
     if not os.path.exists(path):
         return rows
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            rows[row["configuration"]] = row
+    for row in results.read_table(path, ("configuration",)):
+        rows[row["configuration"]] = row
     return rows
 
 
@@ -51,25 +52,24 @@ def timestamp_note(context):
     return f"timestamps: {', '.join(source)}, resolution {res_text}"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("run_dir")
-    parser.add_argument("--metric", default=None, help="metric to plot (default: the report's)")
-    args = parser.parse_args()
-
-    with open(os.path.join(args.run_dir, "context.json")) as f:
-        context = json.load(f)
-    report = context.get("scenario", {}).get("report", {})
-    metric = args.metric or report.get("metric", "rtt")
+def plot(run_dir, metric=None):
+    """Draws the figure; returns the paths written. Raises ResultFileError for bad input."""
+    context = results.read_context(run_dir)
+    report = results.report_settings(context)
+    metric = metric or report.get("metric", "rtt")
     display_unit = report.get("unit", "ms")
     baseline = report.get("baseline", "")
 
-    groups, unit = read_samples(os.path.join(args.run_dir, "samples.csv"), metric)
+    groups, unit = read_samples(os.path.join(run_dir, "samples.csv"), metric)
     if not groups:
-        print(f"boxplot: no samples of metric '{metric}' in {args.run_dir}", file=sys.stderr)
-        return 2
-    factor = UNIT_IN_NS[unit] / UNIT_IN_NS[display_unit]
-    comparison = read_comparison(os.path.join(args.run_dir, "comparison.csv"))
+        raise ResultFileError(f"no samples of metric '{metric}' in {run_dir}")
+    if unit in UNIT_IN_NS and display_unit in UNIT_IN_NS:
+        factor = UNIT_IN_NS[unit] / UNIT_IN_NS[display_unit]
+    else:  # not a time: drawn in its own unit
+        factor, display_unit = 1.0, unit
+    # comparison.csv is about the report's metric only.
+    comparison = read_comparison(os.path.join(run_dir, "comparison.csv")) \
+        if metric == report.get("metric", "rtt") else OrderedDict()
 
     names = list(groups)
     data = [[v * factor for v in groups[n]] for n in names]
@@ -82,8 +82,7 @@ def main():
     ax.set_xticks(range(1, len(names) + 1))
     ax.set_xticklabels([f"{n}\nn={len(d)}" for n, d in zip(names, data)], fontsize=8)
     ax.set_ylabel(f"{metric} ({display_unit})")
-    ax.set_title(f"{context.get('scenario', {}).get('name', '')} on {context.get('platform', {}).get('name', '?')}",
-                 fontsize=10)
+    ax.set_title(results.title(context, metric), fontsize=10)
     for i, d in enumerate(data, start=1):
         d_sorted = sorted(d)
         median = d_sorted[len(d_sorted) // 2] if len(d_sorted) % 2 else \
@@ -113,15 +112,28 @@ def main():
         ax2.set_title("relative to the baseline", fontsize=10)
         ax2.legend(fontsize=8)
 
-    fig.tight_layout()
-    out_dir = os.path.join(args.run_dir, "figures")
-    os.makedirs(out_dir, exist_ok=True)
-    written = []
-    for ext in ("png", "svg"):
-        path = os.path.join(out_dir, f"{metric}_boxplot.{ext}")
-        fig.savefig(path, dpi=150)
-        written.append(path)
-    for p in written:
+    ns = sorted({len(d) for d in data})
+    n_text = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+    bottom = results.add_footnote(fig, context,
+                         f"n = {n_text} samples per configuration (all repetitions pooled); box: "
+                         "quartiles and median, whiskers: 1.5 IQR, points: beyond")
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    paths = results.save_figure(fig, run_dir, f"{results.safe_stem(metric)}_boxplot")
+    plt.close(fig)
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir")
+    parser.add_argument("--metric", default=None, help="metric to plot (default: the report's)")
+    args = parser.parse_args(argv)
+    try:
+        paths = plot(args.run_dir, args.metric)
+    except ResultFileError as e:
+        print(f"boxplot: {e}", file=sys.stderr)
+        return 2
+    for p in paths:
         print(p)
     return 0
 

@@ -12,6 +12,12 @@ packages=(
   libxen-dev libclang-rt-14-dev
   # run: platform, workloads, capture, context
   iproute2 iputils-ping ethtool procps kmod tcpdump
+  # iptables configurations of the flood experiments (Debian 12: the nf_tables variant)
+  iptables
+  # the flood experiments: the valid flow, and the attack where the kernel has no pktgen
+  iperf3 netsniff-ng
+  # the co-tenant CPU benchmark when no UnixBench is installed (sysbench is the default)
+  sysbench stress-ng
   # plots (Debian's python3, not a pip environment)
   python3 python3-matplotlib python3-numpy python3-scipy
 )
