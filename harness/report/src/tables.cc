@@ -86,16 +86,6 @@ void WriteSeriesCsv(std::ostream& out, const std::vector<SeriesPoint>& points) {
   }
 }
 
-void WriteCpuCsv(std::ostream& out, const std::vector<CpuRow>& rows) {
-  out << "configuration,repetition,t_s,domain,cpu_percent,process_percent,kernel_percent\n";
-  for (const CpuRow& r : rows) {
-    out << CsvField(r.configuration) << ',' << r.repetition << ',' << fmt::format("{:.3f}", r.t)
-        << ',' << CsvField(r.domain) << ','
-        << fmt::format("{:.3f},{:.3f},{:.3f}", r.cpu_percent, r.process_percent, r.kernel_percent)
-        << '\n';
-  }
-}
-
 void WriteAccountingCsv(std::ostream& out, const std::vector<AccountingRow>& rows) {
   out << "configuration,repetition";
   if (!rows.empty()) {

@@ -1,8 +1,440 @@
+// The udp_flood workload (experiments 2 and 3): an attacker floods the target guest's UDP port
+// while a valid iperf3 flow runs to the same guest (flood.yaml) and/or a co-tenant guest runs a
+// CPU benchmark (cotenant.yaml). Per step it records the flow's per-second throughput and loss,
+// the co-tenant's score, every domain's CPU per second, and where the attack's packets went.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "nfb/collectors/cpu_sampler.h"
+#include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
+#include "nfb/core/log.h"
+#include "nfb/core/subprocess.h"
+#include "nfb/workloads/cpu_benchmark.h"
+#include "nfb/workloads/flood_generator.h"
+#include "nfb/workloads/iperf3.h"
+#include "packet_counters.h"
 #include "workload_driver.h"
 
 namespace nfb::runner {
-std::unique_ptr<WorkloadDriver> MakeFloodDriver(const scenario::Scenario&) {
-  throw InputError("udp_flood: not wired yet");
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+workloads::FloodTool ToFloodTool(scenario::GeneratorKind kind) {
+  switch (kind) {
+    case scenario::GeneratorKind::kAuto: return workloads::FloodTool::kAuto;
+    case scenario::GeneratorKind::kPktgen: return workloads::FloodTool::kPktgen;
+    case scenario::GeneratorKind::kTrafgen: return workloads::FloodTool::kTrafgen;
+  }
+  return workloads::FloodTool::kAuto;
 }
+
+workloads::CpuBenchmarkKind ToBenchmarkKind(scenario::CpuBenchmarkKind kind) {
+  switch (kind) {
+    case scenario::CpuBenchmarkKind::kAuto: return workloads::CpuBenchmarkKind::kAuto;
+    case scenario::CpuBenchmarkKind::kUnixbench: return workloads::CpuBenchmarkKind::kUnixBench;
+    case scenario::CpuBenchmarkKind::kSysbench: return workloads::CpuBenchmarkKind::kSysbench;
+    case scenario::CpuBenchmarkKind::kStressNg: return workloads::CpuBenchmarkKind::kStressNg;
+  }
+  return workloads::CpuBenchmarkKind::kAuto;
+}
+
+// Sleeps until `deadline` (interruptible).
+void SleepUntil(Clock::time_point deadline) {
+  const auto now = Clock::now();
+  if (deadline > now) {
+    SleepFor(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+  }
+}
+
+// The receiving application of the "Unfiltered" configuration: nfb-udp-sink in the target.
+class UdpSink {
+ public:
+  UdpSink(const platform::Platform& platform, const std::string& host, int port,
+          const fs::path& raw)
+      : output_(raw / "udp-sink.json") {
+    ProcessSpec spec = platform.Command(
+        host, {NFB_UDP_SINK_PATH, "--port", std::to_string(port)});
+    spec.stdout_path = output_;
+    spec.stderr_path = raw / "udp-sink.stderr.log";
+    process_ = Process::Start(spec);
+    // The sink prints {"ready":true} once bound; the attack must not start before that.
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (Clock::now() < deadline) {
+      std::ifstream in(output_);
+      std::string line;
+      if (std::getline(in, line) && line.find("\"ready\"") != std::string::npos) return;
+      if (process_.Wait(std::chrono::milliseconds(20))) break;
+    }
+    throw RunError("nfb-udp-sink did not start in " + host + " (see " +
+                   (raw / "udp-sink.stderr.log").string() + ")");
+  }
+
+  // Stops the sink and returns its final counters.
+  json Stop() {
+    process_.Signal(SIGTERM);
+    process_.Wait(std::chrono::seconds(5));
+    std::ifstream in(output_);
+    std::string line, last;
+    while (std::getline(in, line)) {
+      if (!line.empty()) last = line;
+    }
+    json report = json::parse(last, nullptr, false);
+    if (report.is_discarded() || !report.contains("received_packets")) {
+      throw RunError("nfb-udp-sink left no report in " + output_.string());
+    }
+    return report;
+  }
+
+ private:
+  fs::path output_;
+  Process process_;
+};
+
+class FloodDriver : public WorkloadDriver {
+ public:
+  explicit FloodDriver(const scenario::Scenario& s)
+      : s_(s), flood_(std::get<scenario::UdpFloodWorkload>(s.workload)) {}
+
+  std::vector<std::string> TrafficHosts() const override {
+    std::vector<std::string> hosts;
+    if (flood_.flow) hosts.push_back(flood_.flow->from);
+    hosts.push_back(flood_.attack.from);
+    return hosts;
+  }
+
+  std::string Describe() const override {
+    std::string text;
+    if (flood_.flow) {
+      text = fmt::format("iperf3 UDP {} Mbit/s x {} s from {}; ", flood_.flow->rate_mbit,
+                         flood_.flow->duration_s, flood_.flow->from);
+    }
+    text += fmt::format("attack from {} at {} s: {} x {}-byte frames to port {}",
+                        flood_.attack.from, flood_.attack.start_s,
+                        flood_.attack.packets == 0 ? std::string("unlimited")
+                                                   : std::to_string(flood_.attack.packets),
+                        flood_.attack.frame_bytes, flood_.attack.port);
+    if (flood_.cotenant) {
+      text += fmt::format("; co-tenant {} runs a CPU benchmark for {} s from {} s",
+                          flood_.cotenant->guest, flood_.cotenant->duration_s,
+                          flood_.cotenant->start_s);
+    }
+    return text;
+  }
+
+  double StepSeconds() const override {
+    if (flood_.flow) return flood_.flow->duration_s;
+    return flood_.cotenant->start_s + flood_.cotenant->duration_s;
+  }
+
+  void Prepare(platform::Platform& platform, const report::ResultsDir& /*dir*/) override {
+    if (s_.cpu_sampling.enabled) {
+      cpu_sources_ = collectors::CpuSourcesFromPlatformDescription(platform.Describe());
+      cpu_accounting_ = collectors::ToJson(collectors::ProbeCpuAccounting());
+    }
+    generator_ = workloads::ToString(
+        flood_.attack.generator == scenario::GeneratorKind::kAuto
+            ? workloads::DetectGenerator()
+            : ToFloodTool(flood_.attack.generator));
+  }
+
+  void MeasureStep(StepContext& step) override;
+
+  void AddContext(json& context) const override {
+    json sources = json::array();
+    for (const auto& source : cpu_sources_) sources.push_back(collectors::ToJson(source));
+    context["flood"] = {{"generator", generator_},
+                        {"cpu_sampling", {{"enabled", s_.cpu_sampling.enabled},
+                                          {"interval_s", s_.cpu_sampling.interval_s},
+                                          {"accounting", cpu_accounting_},
+                                          {"sources", sources}}}};
+  }
+
+ private:
+  struct AttackOutcome {
+    std::optional<workloads::FloodGeneratorReport> report;
+    double started_s = NAN, ended_s = NAN;  // since the measurement's start, harness clock
+  };
+
+  workloads::FloodGenerator StartAttack(const StepContext& step, const fs::path& dir) const;
+  void RecordFlow(StepContext& step, const workloads::Iperf3Report& report,
+                  const AttackOutcome& attack, double flow_offset_s);
+
+  const scenario::Scenario& s_;
+  const scenario::UdpFloodWorkload& flood_;
+  std::vector<collectors::CpuSource> cpu_sources_;
+  json cpu_accounting_;
+  std::string generator_;
+};
+
+workloads::FloodGenerator FloodDriver::StartAttack(const StepContext& step,
+                                                   const fs::path& dir) const {
+  const platform::HostInfo& attacker = step.platform.Host(flood_.attack.from);
+  const platform::HostInfo& target = step.platform.Host(step.config.target);
+  workloads::FloodGeneratorOptions options;
+  options.netns = attacker.netns;
+  options.cgroup_procs = attacker.cgroup_procs;
+  options.interface = attacker.interface;
+  options.src_mac = attacker.mac;
+  options.dst_mac = target.mac;
+  options.src_ip = attacker.address;
+  options.dst_ip = target.address;
+  options.dst_port = flood_.attack.port;
+  options.frame_bytes = flood_.attack.frame_bytes;
+  options.packets = flood_.attack.packets;
+  options.rate_pps = flood_.attack.rate_pps;
+  if (!attacker.cpus.empty()) options.cpu = attacker.cpus.front();
+  options.generator = ToFloodTool(flood_.attack.generator);
+  options.output_dir = dir;
+  fs::create_directories(dir);
+  return workloads::FloodGenerator::Start(options);
+}
+
+void FloodDriver::MeasureStep(StepContext& step) {
+  const scenario::Configuration& config = step.config;
+  const platform::HostInfo& target = step.platform.Host(config.target);
+  std::optional<UdpSink> sink;
+  if (config.receiver) sink.emplace(step.platform, config.target, flood_.attack.port, step.raw);
+
+  std::optional<workloads::Iperf3Process> server;
+  if (flood_.flow) {
+    workloads::Iperf3ServerOptions options;
+    options.netns = target.netns;
+    options.cgroup_procs = target.cgroup_procs;
+    options.bind_address = target.address;
+    options.port = flood_.flow->port;
+    options.output_dir = step.raw;
+    server.emplace(workloads::StartIperf3Server(options));
+  }
+
+  const int domid = s_.topology.FindGuest(config.target)->domid;
+  PacketCounterSnapshot counters_before =
+      ReadPacketCounters(step.platform, config.target, domid, flood_.attack.from);
+  std::unique_ptr<collectors::CpuSampler> sampler;
+  if (s_.cpu_sampling.enabled) {
+    collectors::CpuSamplerOptions options;
+    options.sources = cpu_sources_;
+    options.interval = std::chrono::milliseconds(
+        static_cast<int64_t>(std::llround(s_.cpu_sampling.interval_s * 1000)));
+    sampler = collectors::CpuSampler::Start(options);
+  }
+  NicRateSampler nic_rate(step.platform.Dom0Netns(), step.platform.Dom0NicInterface());
+
+  const Clock::time_point t0 = Clock::now();
+  std::optional<workloads::Iperf3Process> client;
+  if (flood_.flow) {
+    const platform::HostInfo& loadgen = step.platform.Host(flood_.flow->from);
+    workloads::Iperf3ClientOptions options;
+    options.netns = loadgen.netns;
+    options.cgroup_procs = loadgen.cgroup_procs;
+    options.server_address = target.address;
+    options.port = flood_.flow->port;
+    options.rate_mbit = flood_.flow->rate_mbit;
+    options.datagram_bytes = flood_.flow->datagram_bytes;
+    options.duration_s = static_cast<int>(std::lround(flood_.flow->duration_s));
+    options.interval_s = flood_.flow->interval_s;
+    options.output_dir = step.raw;
+    client.emplace(workloads::StartIperf3Client(options));
+  }
+
+  AttackOutcome attack;
+  std::optional<workloads::FloodGenerator> generator;
+  std::optional<workloads::CpuBenchmark> benchmark;
+  std::optional<workloads::CpuBenchmarkRun> benchmark_run;
+  const auto start_attack = [&] {
+    if (!config.attack) return;
+    SleepUntil(t0 + std::chrono::milliseconds(std::llround(flood_.attack.start_s * 1000)));
+    generator.emplace(StartAttack(step, step.raw / "attack"));
+    attack.started_s = Seconds(Clock::now() - t0);
+    log::Info("  attack started at {:.1f} s ({})", attack.started_s,
+              workloads::ToString(generator->tool()));
+  };
+  const auto stop_attack = [&] {
+    if (!generator) return;
+    attack.report = generator->Running() ? generator->Stop() : generator->Wait();
+    attack.ended_s = Seconds(attack.report->ended_steady - t0);
+    generator.reset();
+  };
+
+  try {
+    if (flood_.cotenant) {
+      const scenario::CotenantSpec& co = *flood_.cotenant;
+      if (flood_.attack.start_s <= co.start_s) start_attack();
+      SleepUntil(t0 + std::chrono::milliseconds(std::llround(co.start_s * 1000)));
+      workloads::CpuBenchmarkOptions options;
+      options.kind = ToBenchmarkKind(co.benchmark);
+      options.unixbench_dir = co.unixbench_dir;
+      options.duration_s = static_cast<int>(std::lround(co.duration_s));
+      options.threads = co.threads;
+      benchmark.emplace(workloads::CpuBenchmark::Start(step.platform, co.guest, options, step.raw));
+      if (flood_.attack.start_s > co.start_s) start_attack();
+      benchmark_run = benchmark->Finish();
+      stop_attack();
+    } else {
+      start_attack();
+    }
+    std::optional<workloads::Iperf3Outcome> client_outcome;
+    std::optional<workloads::Iperf3Outcome> server_outcome;
+    if (client) {
+      // iperf3 ends about a second after its duration; a flooded control connection can hold it
+      // longer, so it gets a grace period before it is stopped.
+      const auto limit = t0 + std::chrono::milliseconds(
+                                  std::llround((flood_.flow->duration_s + 30) * 1000));
+      while (!client_outcome) {
+        if (generator && !generator->Running()) stop_attack();
+        client_outcome = client->Wait(std::chrono::milliseconds(250));
+        if (!client_outcome && Clock::now() > limit) client_outcome = client->Stop();
+      }
+      stop_attack();
+      server_outcome = server->Wait(std::chrono::seconds(5));
+      if (!server_outcome) server_outcome = server->Stop();
+      workloads::Iperf3Report combined =
+          workloads::CombineIperf3Reports(client_outcome->report, server_outcome->report);
+      const double flow_offset_s = Seconds(client_outcome->started_steady - t0);
+      RecordFlow(step, combined, attack, flow_offset_s);
+      step.step["flow"] = {{"client_argv", client_outcome->argv},
+                           {"server_argv", server_outcome->argv},
+                           {"client_exit", client_outcome->exit_status},
+                           {"server_exit", server_outcome->exit_status},
+                           {"client_stopped", client_outcome->stopped},
+                           {"started_s", flow_offset_s},
+                           {"report", workloads::ToJson(combined)}};
+    }
+    stop_attack();
+  } catch (...) {
+    // Nothing keeps sending into the next configuration.
+    if (generator) {
+      try {
+        generator->Stop();
+      } catch (const std::exception& e) {
+        log::Error("stopping the attack: {}", e.what());
+      }
+    }
+    throw;
+  }
+
+  std::vector<NicRatePoint> nic = nic_rate.Stop();
+  if (sampler) {
+    collectors::CpuSamplerReport cpu = sampler->Stop();
+    step.record.cpu.push_back({{config.name, std::to_string(step.repetition)}, cpu.rows});
+    step.step["cpu_sampler"] = {{"intervals", cpu.intervals},
+                                {"late_readings", cpu.late_readings},
+                                {"thread_cpu_s", cpu.thread_cpu_s},
+                                {"stopped_by_interrupt", cpu.stopped_by_interrupt}};
+  }
+  json sink_report = sink ? sink->Stop() : json(nullptr);
+  PacketCounterSnapshot counters_after =
+      ReadPacketCounters(step.platform, config.target, domid, flood_.attack.from);
+  PacketCounterDelta delta = Difference(counters_before, counters_after);
+
+  for (const NicRatePoint& p : nic) {
+    step.record.series.push_back(
+        {config.name, step.repetition, p.t_s, "dom0_nic_rx", p.packets_per_s, "packets/s"});
+  }
+  if (benchmark_run) {
+    const workloads::CpuBenchmarkResult& r = benchmark_run->result;
+    step.record.samples.push_back(
+        {config.name, step.repetition, "score", r.score, r.score_unit, Seconds(Clock::now() - t0)});
+    json fields = json::object();
+    for (const auto& f : r.fields) fields[f.name] = {{"value", f.value}, {"unit", f.unit}};
+    step.step["cotenant"] = {{"guest", flood_.cotenant->guest},
+                             {"tool", r.tool},
+                             {"version", r.version},
+                             {"argv", benchmark_run->argv},
+                             {"score", r.score},
+                             {"score_unit", r.score_unit},
+                             {"duration_s", benchmark_run->duration_s},
+                             {"fields", fields}};
+    log::Info("  {} rep {}: co-tenant {} score {:.1f} {}", config.name, step.repetition, r.tool,
+              r.score, r.score_unit);
+  }
+
+  const uint64_t sent = attack.report ? attack.report->sent_packets : 0;
+  step.step["attack"] = {
+      {"enabled", config.attack},
+      {"started_s", std::isnan(attack.started_s) ? json(nullptr) : json(attack.started_s)},
+      {"ended_s", std::isnan(attack.ended_s) ? json(nullptr) : json(attack.ended_s)},
+      {"observed", ObservedAttackWindow(nic, attack.report ? attack.report->duration_s : 0, sent,
+                                        attack.started_s)},
+      {"generator", attack.report ? attack.report->ToJson() : json(nullptr)},
+      {"receiver", sink_report},
+      {"packet_counters", ToJson(delta)},
+  };
+  step.record.accounting.push_back(
+      {config.name, step.repetition, AttackAccounting(sent, delta, sink_report)});
+  log::Info("  attack: sent {} | dom0 NIC received {} | guest eth0 received {} | guest UDP "
+            "delivered {}, no port {}, buffer drops {}",
+            sent, delta.dom0_nic.rx_packets, delta.guest_eth0.rx_packets,
+            delta.guest_udp.in_datagrams, delta.guest_udp.no_ports, delta.guest_udp.rcvbuf_errors);
+}
+
+// Per-interval throughput and loss of the valid flow, as the receiving side measured it, on the
+// measurement's time axis. Intervals wholly inside the attack window also count as
+// throughput_attack / loss_attack samples: the report's headline compares those.
+void FloodDriver::RecordFlow(StepContext& step, const workloads::Iperf3Report& report,
+                             const AttackOutcome& attack, double flow_offset_s) {
+  const std::string& name = step.config.name;
+  if (!report.received || report.received->intervals.empty()) {
+    log::Warn("  {} rep {}: the iperf3 server reported no intervals", name, step.repetition);
+    return;
+  }
+  double sum = 0;
+  int n = 0;
+  for (const workloads::Iperf3Interval& i : report.received->intervals) {
+    if (i.omitted) continue;
+    const double t = flow_offset_s + i.end_s;
+    const double seconds = i.end_s - i.start_s;
+    const double mbit = seconds > 0 ? i.bytes * 8.0 / seconds / 1e6 : 0;
+    step.record.series.push_back({name, step.repetition, t, "throughput", mbit, "Mbit/s"});
+    step.record.series.push_back({name, step.repetition, t, "loss", i.lost_percent, "%"});
+    step.record.samples.push_back({name, step.repetition, "throughput", mbit, "Mbit/s", t});
+    step.record.samples.push_back({name, step.repetition, "loss", i.lost_percent, "%", t});
+    const bool under_attack = !std::isnan(attack.started_s) &&
+                              flow_offset_s + i.start_s >= attack.started_s &&
+                              t <= attack.ended_s;
+    if (under_attack) {
+      step.record.samples.push_back(
+          {name, step.repetition, "throughput_attack", mbit, "Mbit/s", t});
+      step.record.samples.push_back(
+          {name, step.repetition, "loss_attack", i.lost_percent, "%", t});
+      sum += mbit;
+      ++n;
+    }
+  }
+  if (report.sent) {
+    for (const workloads::Iperf3Interval& i : report.sent->intervals) {
+      const double seconds = i.end_s - i.start_s;
+      step.record.series.push_back({name, step.repetition, flow_offset_s + i.end_s,
+                                    "sent_throughput",
+                                    seconds > 0 ? i.bytes * 8.0 / seconds / 1e6 : 0, "Mbit/s"});
+    }
+  }
+  const auto& total = report.received->total;
+  log::Info("  {} rep {}: flow {:.1f} Mbit/s received, {:.2f}% lost{}", name, step.repetition,
+            total ? total->bits_per_second / 1e6 : NAN, total ? total->lost_percent : NAN,
+            n > 0 ? fmt::format("; {:.1f} Mbit/s on average over {} s under attack", sum / n, n)
+                  : std::string());
+}
+
+}  // namespace
+
+std::unique_ptr<WorkloadDriver> MakeFloodDriver(const scenario::Scenario& scenario) {
+  return std::make_unique<FloodDriver>(scenario);
+}
+
 }  // namespace nfb::runner

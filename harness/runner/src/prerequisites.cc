@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <variant>
 
 #include "nfb/core/error.h"
 
@@ -32,7 +33,38 @@ void CheckRunPrerequisites(const scenario::Scenario& scenario) {
     if (FindExecutable(tool).empty()) missing.push_back(std::string("the '") + tool + "' command");
   }
   bool needs_bpf = false;
-  for (const auto& c : scenario.configurations) needs_bpf |= c.install.has_value();
+  bool needs_iptables = false;
+  for (const auto& c : scenario.configurations) {
+    if (!c.install) continue;
+    const bool iptables =
+        scenario.programs.at(c.install->program).kind == scenario::ProgramKind::kIptables;
+    needs_iptables |= iptables;
+    needs_bpf |= !iptables;
+  }
+  if (needs_iptables && FindExecutable("iptables").empty()) {
+    missing.push_back("the 'iptables' command (iptables configurations)");
+  }
+  if (const auto* flood = std::get_if<scenario::UdpFloodWorkload>(&scenario.workload)) {
+    if (flood->flow && FindExecutable("iperf3").empty()) {
+      missing.push_back("the 'iperf3' command (the valid flow)");
+    }
+    // pktgen is a kernel module; without it the attack needs trafgen (netsniff-ng).
+    const bool pktgen = fs::exists("/proc/net/pktgen");
+    if (flood->attack.generator == scenario::GeneratorKind::kPktgen && !pktgen) {
+      missing.push_back("the kernel's pktgen (/proc/net/pktgen; modprobe pktgen)");
+    }
+    if (flood->attack.generator != scenario::GeneratorKind::kPktgen && !pktgen &&
+        FindExecutable("trafgen").empty()) {
+      missing.push_back("an attack generator: pktgen or the 'trafgen' command (netsniff-ng)");
+    }
+    if (flood->cotenant && flood->cotenant->unixbench_dir.empty()) {
+      const bool stress = flood->cotenant->benchmark == scenario::CpuBenchmarkKind::kStressNg;
+      const char* tool = stress ? "stress-ng" : "sysbench";
+      if (FindExecutable(tool).empty()) {
+        missing.push_back(std::string("the '") + tool + "' command (the co-tenant's benchmark)");
+      }
+    }
+  }
   if (needs_bpf && !fs::exists("/sys/kernel/btf/vmlinux")) {
     missing.push_back("kernel BTF (/sys/kernel/btf/vmlinux)");
   }

@@ -152,7 +152,8 @@ void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string&
   }
   if (!record_.cpu.empty()) {
     std::ostringstream cpu;
-    report::WriteCpuCsv(cpu, record_.cpu);
+    collectors::CpuSeriesCsvWriter writer(cpu, {"configuration", "repetition"});
+    for (const auto& [keys, rows] : record_.cpu) writer.Write(rows, keys);
     dir.WriteFile("cpu.csv", cpu.str());
   }
   dir.WriteFile("context.json", context_.dump(2) + "\n");
@@ -278,7 +279,7 @@ void PrintPlan(const scenario::LoadedScenario& loaded) {
 
 void PlotRun(const fs::path& run_dir) {
   ProcessSpec spec;
-  spec.argv = {"/usr/bin/python3", std::string(NFB_SOURCE_DIR) + "/plots/boxplot.py",
+  spec.argv = {"/usr/bin/python3", std::string(NFB_SOURCE_DIR) + "/plots/plot_run.py",
                run_dir.string()};
   ProcessResult r = RunProcess(spec, std::chrono::minutes(5));
   if (r.exit_code != 0) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nfb/collectors/cpu_series.h"
 #include "nfb/nf/install.h"
 #include "nfb/platform/platform.h"
 #include "nfb/report/results_dir.h"
@@ -24,7 +25,8 @@ struct RunRecord {
   std::vector<report::Sample> samples;
   std::vector<report::AccountingRow> accounting;
   std::vector<report::SeriesPoint> series;
-  std::vector<report::CpuRow> cpu;
+  // CPU rows per step, keyed by {configuration, repetition} (cpu.csv's leading columns).
+  std::vector<std::pair<std::vector<std::string>, std::vector<collectors::CpuSeriesRow>>> cpu;
   nlohmann::json steps = nlohmann::json::array();
 };
 

@@ -3,7 +3,7 @@
 //   summary.csv     per configuration and metric: n, mean, sd, quantiles, CI of the median
 //   accounting.csv  per configuration and repetition: where every probe went
 //   series.csv      per configuration and repetition: values over time (throughput, loss ...)
-//   cpu.csv         per configuration, repetition and second: CPU% of each domain
+//   (cpu.csv, per-domain CPU per second, is written by collectors/cpu_series.h)
 // Rows are generic so any workload can produce them; the writers know nothing of ping.
 #pragma once
 
@@ -53,24 +53,12 @@ struct SeriesPoint {
   std::string unit;
 };
 
-// One domain's CPU use over one sampling interval (xentop's CPU(%): 100 = one CPU).
-struct CpuRow {
-  std::string configuration;
-  int repetition = 0;
-  double t = 0;  // end of the interval, seconds since the start of the measurement
-  std::string domain;
-  double cpu_percent = 0;
-  double process_percent = 0;  // the domain's processes (cgroup CPU time)
-  double kernel_percent = 0;   // softirq/irq time attributed to the domain
-};
-
 // Groups samples by (configuration, metric) in order of first appearance and summarises each.
 std::vector<SummaryRow> Summarize(const std::vector<Sample>& samples);
 
 void WriteSamplesCsv(std::ostream& out, const std::vector<Sample>& samples);
 void WriteSummaryCsv(std::ostream& out, const std::vector<SummaryRow>& rows);
 void WriteSeriesCsv(std::ostream& out, const std::vector<SeriesPoint>& points);
-void WriteCpuCsv(std::ostream& out, const std::vector<CpuRow>& rows);
 // Throws RunError if rows disagree on their field names.
 void WriteAccountingCsv(std::ostream& out, const std::vector<AccountingRow>& rows);
 

@@ -1,0 +1,237 @@
+#include "packet_counters.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "nfb/core/error.h"
+#include "nfb/core/netns.h"
+
+namespace nfb::runner {
+namespace {
+
+using json = nlohmann::json;
+
+std::string ReadProcNet(const std::string& netns, const char* file) {
+  // /proc/thread-self/net is the calling thread's namespace, which NetnsScope switches.
+  NetnsScope in(netns);
+  std::ifstream f(std::string("/proc/thread-self/net/") + file);
+  if (!f) throw RunError(fmt::format("cannot read /proc/net/{} in {}", file, netns));
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
+InterfaceCounters Find(const std::vector<std::pair<std::string, InterfaceCounters>>& devs,
+                       const std::string& name) {
+  for (const auto& [dev, c] : devs) {
+    if (dev == name) return c;
+  }
+  return {};
+}
+
+uint64_t Sub(uint64_t after, uint64_t before) { return after >= before ? after - before : 0; }
+
+InterfaceCounters Sub(const InterfaceCounters& a, const InterfaceCounters& b) {
+  return {Sub(a.rx_packets, b.rx_packets), Sub(a.rx_dropped, b.rx_dropped),
+          Sub(a.tx_packets, b.tx_packets), Sub(a.tx_dropped, b.tx_dropped),
+          a.present && b.present};
+}
+
+json ToJson(const InterfaceCounters& c) {
+  if (!c.present) return nullptr;
+  return {{"rx_packets", c.rx_packets}, {"rx_dropped", c.rx_dropped},
+          {"tx_packets", c.tx_packets}, {"tx_dropped", c.tx_dropped}};
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, InterfaceCounters>> ParseNetDev(const std::string& text) {
+  // "  eth0: rx_bytes rx_packets rx_errs rx_drop fifo frame compressed multicast
+  //          tx_bytes tx_packets tx_errs tx_drop ..."
+  std::vector<std::pair<std::string, InterfaceCounters>> devs;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[12];
+    bool ok = true;
+    for (uint64_t& x : v) ok = ok && static_cast<bool>(fields >> x);
+    if (!ok || name.empty()) continue;
+    devs.push_back({name, {v[1], v[3], v[9], v[11], true}});
+  }
+  return devs;
+}
+
+UdpCounters ParseSnmpUdp(const std::string& text) {
+  // Two lines: "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors ..." and the values.
+  std::istringstream lines(text);
+  std::string line, header;
+  while (std::getline(lines, line)) {
+    if (line.rfind("Udp: ", 0) != 0) continue;
+    if (header.empty()) {
+      header = line;
+      continue;
+    }
+    std::istringstream names(header.substr(5)), values(line.substr(5));
+    std::string name;
+    uint64_t value = 0;
+    UdpCounters c;
+    while (names >> name && values >> value) {
+      if (name == "InDatagrams") c.in_datagrams = value;
+      if (name == "NoPorts") c.no_ports = value;
+      if (name == "InErrors") c.in_errors = value;
+      if (name == "RcvbufErrors") c.rcvbuf_errors = value;
+    }
+    return c;
+  }
+  throw RunError("no Udp: counters in /proc/net/snmp");
+}
+
+PacketCounterSnapshot ReadPacketCounters(const platform::Platform& platform,
+                                         const std::string& guest, int guest_domid,
+                                         const std::string& attacker) {
+  PacketCounterSnapshot s;
+  const platform::HostInfo& a = platform.Host(attacker);
+  s.attacker_nic = Find(ParseNetDev(ReadProcNet(a.netns, "dev")), a.interface);
+  const auto dom0 = ParseNetDev(ReadProcNet(platform.Dom0Netns(), "dev"));
+  s.dom0_nic = Find(dom0, platform.Dom0NicInterface());
+  s.dom0_vif = Find(dom0, fmt::format("vif{}.0", guest_domid));
+  const platform::HostInfo& g = platform.Host(guest);
+  s.guest_eth0 = Find(ParseNetDev(ReadProcNet(g.netns, "dev")), g.interface);
+  s.guest_udp = ParseSnmpUdp(ReadProcNet(g.netns, "snmp"));
+  return s;
+}
+
+PacketCounterDelta Difference(const PacketCounterSnapshot& before,
+                              const PacketCounterSnapshot& after) {
+  PacketCounterDelta d;
+  d.attacker_nic = Sub(after.attacker_nic, before.attacker_nic);
+  d.dom0_nic = Sub(after.dom0_nic, before.dom0_nic);
+  d.dom0_vif = Sub(after.dom0_vif, before.dom0_vif);
+  d.guest_eth0 = Sub(after.guest_eth0, before.guest_eth0);
+  d.guest_udp = {Sub(after.guest_udp.in_datagrams, before.guest_udp.in_datagrams),
+                 Sub(after.guest_udp.no_ports, before.guest_udp.no_ports),
+                 Sub(after.guest_udp.in_errors, before.guest_udp.in_errors),
+                 Sub(after.guest_udp.rcvbuf_errors, before.guest_udp.rcvbuf_errors)};
+  return d;
+}
+
+json ToJson(const PacketCounterDelta& d) {
+  return {{"attacker_nic", ToJson(d.attacker_nic)},
+          {"dom0_nic", ToJson(d.dom0_nic)},
+          {"dom0_vif", ToJson(d.dom0_vif)},
+          {"guest_eth0", ToJson(d.guest_eth0)},
+          {"guest_udp",
+           {{"in_datagrams", d.guest_udp.in_datagrams},
+            {"no_ports", d.guest_udp.no_ports},
+            {"in_errors", d.guest_udp.in_errors},
+            {"rcvbuf_errors", d.guest_udp.rcvbuf_errors}}}};
+}
+
+std::vector<std::pair<std::string, int64_t>> AttackAccounting(uint64_t generator_sent,
+                                                              const PacketCounterDelta& d,
+                                                              const json& sink) {
+  auto i = [](uint64_t v) { return static_cast<int64_t>(v); };
+  const auto sink_value = [&](const char* key) -> int64_t {
+    return sink.is_object() && sink.contains(key) && sink[key].is_number_integer() && sink[key].get<int64_t>() >= 0
+               ? sink[key].get<int64_t>()
+               : 0;
+  };
+  // Interface and UDP counters include the valid flow's packets; docs/results.md says how to
+  // read them.
+  return {{"attack_sent", i(generator_sent)},
+          {"attacker_nic_tx", i(d.attacker_nic.tx_packets)},
+          {"attacker_nic_tx_dropped", i(d.attacker_nic.tx_dropped)},
+          {"dom0_nic_rx", i(d.dom0_nic.rx_packets)},
+          {"dom0_nic_rx_dropped", i(d.dom0_nic.rx_dropped)},
+          {"dom0_vif_tx", i(d.dom0_vif.tx_packets)},
+          {"dom0_vif_tx_dropped", i(d.dom0_vif.tx_dropped)},
+          {"guest_eth0_rx", i(d.guest_eth0.rx_packets)},
+          {"guest_eth0_rx_dropped", i(d.guest_eth0.rx_dropped)},
+          {"guest_udp_delivered", i(d.guest_udp.in_datagrams)},
+          {"guest_udp_no_port", i(d.guest_udp.no_ports)},
+          {"guest_udp_rcvbuf_errors", i(d.guest_udp.rcvbuf_errors)},
+          {"guest_udp_in_errors", i(d.guest_udp.in_errors)},
+          {"receiver_received", sink_value("received_packets")},
+          {"receiver_socket_drops", sink_value("socket_drops")}};
+}
+
+NicRateSampler::NicRateSampler(std::string netns, std::string interface)
+    : netns_(std::move(netns)), interface_(std::move(interface)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+NicRateSampler::~NicRateSampler() { Stop(); }
+
+std::vector<NicRatePoint> NicRateSampler::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  return points_;
+}
+
+void NicRateSampler::Run() {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto read = [&]() -> uint64_t {
+    try {
+      return Find(ParseNetDev(ReadProcNet(netns_, "dev")), interface_).rx_packets;
+    } catch (const std::exception&) {
+      return 0;  // the namespace went away during teardown: the series just ends
+    }
+  };
+  uint64_t last = read();
+  auto last_t = start;
+  for (int k = 1; !stop_; ++k) {
+    const auto deadline = start + std::chrono::seconds(k);
+    while (!stop_ && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (stop_) break;
+    const uint64_t now_packets = read();
+    const auto now = Clock::now();
+    const double dt = std::chrono::duration<double>(now - last_t).count();
+    const double rate = now_packets >= last ? (now_packets - last) / dt : 0;
+    points_.push_back({std::chrono::duration<double>(now - start).count(), rate});
+    last = now_packets;
+    last_t = now;
+  }
+}
+
+json ObservedAttackWindow(const std::vector<NicRatePoint>& points, double generator_duration_s,
+                          uint64_t generator_sent, double attack_started_s) {
+  if (points.empty() || generator_sent == 0 || generator_duration_s <= 0) return nullptr;
+  std::vector<double> before;
+  for (const NicRatePoint& p : points) {
+    if (p.t_s <= attack_started_s) before.push_back(p.packets_per_s);
+  }
+  double background = 0;
+  if (!before.empty()) {
+    std::sort(before.begin(), before.end());
+    background = before[before.size() / 2];
+  }
+  const double threshold = background + 0.1 * generator_sent / generator_duration_s;
+  const NicRatePoint* first = nullptr;
+  const NicRatePoint* last = nullptr;
+  for (const NicRatePoint& p : points) {
+    if (p.packets_per_s <= threshold) continue;
+    if (first == nullptr) first = &p;
+    last = &p;
+  }
+  if (first == nullptr) return {{"seen", false}, {"threshold_pps", threshold}};
+  // A point covers the second that ends at t_s.
+  return {{"seen", true},
+          {"started_s", first->t_s - 1},
+          {"ended_s", last->t_s},
+          {"threshold_pps", threshold},
+          {"background_pps", background}};
+}
+
+}  // namespace nfb::runner

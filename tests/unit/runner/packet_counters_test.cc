@@ -1,0 +1,118 @@
+// The flood driver's packet accounting from known counter texts: /proc/net/dev and
+// /proc/net/snmp parsing, differences, the accounting row and the observed attack window.
+#include "packet_counters.h"
+
+#include <gtest/gtest.h>
+
+#include "nfb/core/error.h"
+
+namespace nfb::runner {
+namespace {
+
+// Real /proc/net/dev layout (Linux 6.x).
+constexpr const char* kNetDev =
+    "Inter-|   Receive                                                |  Transmit\n"
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+    "drop fifo colls carrier compressed\n"
+    "    lo:       0       0    0    0    0     0          0         0        0       0    0    "
+    "0    0     0       0          0\n"
+    "  eth0: 17280000  240000    0   12    0     0          0         0     4200      60    0    "
+    "3    0     0       0          0\n"
+    "garbage line without numbers\n"
+    "vif1.0: 100 2 0 0 0 0 0 0 300 4 0 1 0 0 0 0\n";
+
+constexpr const char* kSnmp =
+    "Ip: Forwarding DefaultTTL\n"
+    "Ip: 2 64\n"
+    "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors "
+    "IgnoredMulti MemErrors\n"
+    "Udp: 61057 128768 52687 0 52687 0 0 0 0\n"
+    "UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors "
+    "IgnoredMulti MemErrors\n"
+    "UdpLite: 0 0 0 0 0 0 0 0 0\n";
+
+TEST(PacketCountersTest, ParsesNetDev) {
+  auto devs = ParseNetDev(kNetDev);
+  ASSERT_EQ(devs.size(), 3u);
+  EXPECT_EQ(devs[1].first, "eth0");
+  EXPECT_EQ(devs[1].second.rx_packets, 240000u);
+  EXPECT_EQ(devs[1].second.rx_dropped, 12u);
+  EXPECT_EQ(devs[1].second.tx_packets, 60u);
+  EXPECT_EQ(devs[1].second.tx_dropped, 3u);
+  EXPECT_EQ(devs[2].first, "vif1.0");
+  EXPECT_EQ(devs[2].second.tx_packets, 4u);
+}
+
+TEST(PacketCountersTest, ParsesUdpCountersByName) {
+  UdpCounters c = ParseSnmpUdp(kSnmp);
+  EXPECT_EQ(c.in_datagrams, 61057u);
+  EXPECT_EQ(c.no_ports, 128768u);
+  EXPECT_EQ(c.in_errors, 52687u);
+  EXPECT_EQ(c.rcvbuf_errors, 52687u);
+  EXPECT_THROW(ParseSnmpUdp("Ip: a\nIp: 1\n"), RunError);
+}
+
+TEST(PacketCountersTest, DifferenceNeverGoesNegative) {
+  PacketCounterSnapshot before, after;
+  before.guest_eth0 = {100, 1, 10, 0, true};
+  after.guest_eth0 = {250, 1, 5, 0, true};  // tx went down: a reset, counted as 0
+  before.guest_udp = {5, 6, 7, 8};
+  after.guest_udp = {15, 6, 17, 9};
+  PacketCounterDelta d = Difference(before, after);
+  EXPECT_EQ(d.guest_eth0.rx_packets, 150u);
+  EXPECT_EQ(d.guest_eth0.tx_packets, 0u);
+  EXPECT_TRUE(d.guest_eth0.present);
+  EXPECT_FALSE(d.dom0_vif.present);  // absent in both snapshots
+  EXPECT_EQ(d.guest_udp.in_datagrams, 10u);
+  EXPECT_EQ(d.guest_udp.no_ports, 0u);
+  EXPECT_EQ(d.guest_udp.rcvbuf_errors, 1u);
+  nlohmann::json j = ToJson(d);
+  EXPECT_TRUE(j["dom0_vif"].is_null());
+  EXPECT_EQ(j["guest_eth0"]["rx_packets"], 150);
+}
+
+TEST(PacketCountersTest, AccountingRowHasFixedFieldsWithAndWithoutReceiver) {
+  PacketCounterDelta d;
+  d.dom0_nic.rx_packets = 1000;
+  d.guest_udp.no_ports = 700;
+  auto without = AttackAccounting(900, d, nullptr);
+  auto with = AttackAccounting(900, d, {{"received_packets", 650}, {"socket_drops", 40}});
+  ASSERT_EQ(without.size(), with.size());
+  for (size_t i = 0; i < with.size(); ++i) EXPECT_EQ(without[i].first, with[i].first);
+  EXPECT_EQ(with.front().first, "attack_sent");
+  EXPECT_EQ(with.front().second, 900);
+  auto value = [](const auto& row, const std::string& key) {
+    for (const auto& [k, v] : row) {
+      if (k == key) return v;
+    }
+    return int64_t{-1};
+  };
+  EXPECT_EQ(value(with, "receiver_received"), 650);
+  EXPECT_EQ(value(with, "receiver_socket_drops"), 40);
+  EXPECT_EQ(value(without, "receiver_received"), 0);
+  EXPECT_EQ(value(with, "dom0_nic_rx"), 1000);
+  EXPECT_EQ(value(with, "guest_udp_no_port"), 700);
+}
+
+TEST(PacketCountersTest, ObservedWindowFromNicRate) {
+  // 10 kpps of valid traffic; the attack adds 100 kpps during seconds 5..8 (points end at t).
+  std::vector<NicRatePoint> points;
+  for (int t = 1; t <= 12; ++t) {
+    points.push_back({static_cast<double>(t), t >= 6 && t <= 8 ? 110'000.0 : 10'000.0});
+  }
+  // The generator sent 300k packets in 3 s: mean 100 kpps, threshold 10k + 10k.
+  nlohmann::json w = ObservedAttackWindow(points, 3.0, 300'000, 5.0);
+  ASSERT_TRUE(w["seen"].get<bool>());
+  EXPECT_DOUBLE_EQ(w["started_s"].get<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(w["ended_s"].get<double>(), 8.0);
+  EXPECT_DOUBLE_EQ(w["background_pps"].get<double>(), 10'000.0);
+  EXPECT_DOUBLE_EQ(w["threshold_pps"].get<double>(), 20'000.0);
+  // An attack that never reached dom0 (dropped before it) is reported as not seen.
+  std::vector<NicRatePoint> quiet(12, {1.0, 10'000.0});
+  EXPECT_FALSE(ObservedAttackWindow(quiet, 3.0, 300'000, 5.0)["seen"].get<bool>());
+  EXPECT_TRUE(ObservedAttackWindow(points, 3.0, 0, 5.0).is_null());
+  EXPECT_TRUE(ObservedAttackWindow({}, 3.0, 10, 5.0).is_null());
+}
+
+}  // namespace
+}  // namespace nfb::runner
