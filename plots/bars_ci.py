@@ -14,7 +14,6 @@ baseline (scenario.report.baseline) a second panel compares ratios to it.
 Writes <run>/figures/<metric>_bars.{png,svg} and prints the paths.
 Usage: bars_ci.py <run-dir> [--metric score]
 """
-import argparse
 import math
 import os
 import sys
@@ -26,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nfbplot import results, stats  # noqa: E402
+from nfbplot import figures, results, stats  # noqa: E402
 from nfbplot.results import ResultFileError  # noqa: E402
 
 COLUMNS = ("configuration", "repetition", "metric", "value", "unit")
@@ -134,11 +133,7 @@ def plot(run_dir, metric=None):
         text += "; a repetition with several values counts once, by its mean"
     if any(c.n < 2 for c in ci.values()):
         text += "; no error bar where n < 2"
-    bottom = results.add_footnote(fig, context, text)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    paths = results.save_figure(fig, run_dir, f"{results.safe_stem(metric)}_bars")
-    plt.close(fig)
-    return paths
+    return figures.finish(fig, context, run_dir, f"{results.safe_stem(metric)}_bars", text)
 
 
 def draw_ratios(ax, names, ci, refs, baseline, color_of):
@@ -167,19 +162,8 @@ def draw_ratios(ax, names, ci, refs, baseline, color_of):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir")
-    parser.add_argument("--metric", default=None, help="metric to plot (default: the report's)")
-    args = parser.parse_args(argv)
-    try:
-        paths = plot(args.run_dir, args.metric)
-    except ResultFileError as e:
-        print(f"bars_ci: {e}", file=sys.stderr)
-        return 2
-    for p in paths:
-        print(p)
-    return 0
+    return figures.command_line("bars_ci", __doc__, argv, figures.metric_option,
+                                lambda args: plot(args.run_dir, args.metric))
 
 
 if __name__ == "__main__":

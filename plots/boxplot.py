@@ -4,7 +4,6 @@
 Reads only a finished run's result files (samples.csv, comparison.csv, context.json) and writes
 <run>/figures/<metric>_boxplot.png and .svg. Usage: boxplot.py <run-dir> [--metric rtt]
 """
-import argparse
 import os
 import sys
 from collections import OrderedDict
@@ -15,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nfbplot import results  # noqa: E402
+from nfbplot import figures, results  # noqa: E402
 from nfbplot.results import ResultFileError  # noqa: E402
 
 UNIT_IN_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -114,28 +113,15 @@ def plot(run_dir, metric=None):
 
     ns = sorted({len(d) for d in data})
     n_text = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
-    bottom = results.add_footnote(fig, context,
-                         f"n = {n_text} samples per configuration (all repetitions pooled); box: "
-                         "quartiles and median, whiskers: 1.5 IQR, points: beyond")
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    paths = results.save_figure(fig, run_dir, f"{results.safe_stem(metric)}_boxplot")
-    plt.close(fig)
-    return paths
+    text = (f"n = {n_text} samples per configuration (all repetitions pooled); box: "
+            "quartiles and median, whiskers: 1.5 IQR, points: beyond")
+    return figures.finish(fig, context, run_dir, f"{results.safe_stem(metric)}_boxplot", text)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("run_dir")
-    parser.add_argument("--metric", default=None, help="metric to plot (default: the report's)")
-    args = parser.parse_args(argv)
-    try:
-        paths = plot(args.run_dir, args.metric)
-    except ResultFileError as e:
-        print(f"boxplot: {e}", file=sys.stderr)
-        return 2
-    for p in paths:
-        print(p)
-    return 0
+    return figures.command_line("boxplot", __doc__, argv, figures.metric_option,
+                                lambda args: plot(args.run_dir, args.metric),
+                                raw_description=False)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ kernel part (kernel_percent: irq + softirq time) of each domain is drawn dotted 
 Writes <run>/figures/cpu_series.{png,svg} (cpu_series_rep<N> with --repetition) and prints the
 paths. Usage: cpu_series.py <run-dir> [--repetition N] [--split]
 """
-import argparse
 import math
 import os
 import sys
@@ -24,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nfbplot import results  # noqa: E402
+from nfbplot import figures, results  # noqa: E402
 from nfbplot.results import ResultFileError  # noqa: E402
 
 COLUMNS = ("configuration", "repetition", "t_s", "domain", "cpu_percent")
@@ -57,19 +56,7 @@ def plot(run_dir, repetition=None, split=False):
     rows = [r for r in rows if row_role(r) != "total"]
     if not rows:
         raise ResultFileError(f"{run_dir}/cpu.csv has no domain rows")
-    available = OrderedDict()
-    for row in rows:
-        available.setdefault(row["configuration"], set()).add(row["repetition"])
-    chosen = OrderedDict()
-    for name, reps in available.items():
-        if repetition is None:
-            chosen[name] = min(reps)
-        elif repetition in reps:
-            chosen[name] = repetition
-        else:
-            print(f"cpu_series: '{name}' has no repetition {repetition}, left out", file=sys.stderr)
-    if not chosen:
-        raise ResultFileError(f"no configuration has repetition {repetition} in cpu.csv")
+    chosen, available = figures.choose_repetitions(rows, repetition, "cpu_series", "cpu.csv")
 
     # Domains in order of appearance with one colour each, the same in every panel.
     roles = OrderedDict()
@@ -79,11 +66,8 @@ def plot(run_dir, repetition=None, split=False):
     color_of = {d: f"C{i % 10}" for i, d in enumerate(domain_names)}
 
     data = OrderedDict((name, OrderedDict()) for name in chosen)
-    for row in rows:
-        name = row["configuration"]
-        if chosen.get(name) != row["repetition"]:
-            continue
-        data[name].setdefault(row["domain"], []).append(row)
+    for row in figures.chosen_rows(rows, chosen):
+        data[row["configuration"]].setdefault(row["domain"], []).append(row)
     windows = results.step_windows(context, "attack")
 
     n = len(chosen)
@@ -142,30 +126,18 @@ def plot(run_dir, repetition=None, split=False):
         text += "; dotted colour: kernel part (irq + softirq)"
     if windows:
         text += "; shaded: attack running"
-    bottom = results.add_footnote(fig, context, text)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    stem = "cpu_series" if repetition is None else f"cpu_series_rep{repetition}"
-    paths = results.save_figure(fig, run_dir, stem)
-    plt.close(fig)
-    return paths
+    return figures.finish(fig, context, run_dir, figures.repetition_stem("cpu_series", repetition),
+                          text)
+
+
+def add_options(parser):
+    figures.repetition_option(parser)
+    parser.add_argument("--split", action="store_true", help="also draw each domain's kernel part")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir")
-    parser.add_argument("--repetition", type=int, default=None,
-                        help="repetition to draw (default: each configuration's first)")
-    parser.add_argument("--split", action="store_true", help="also draw each domain's kernel part")
-    args = parser.parse_args(argv)
-    try:
-        paths = plot(args.run_dir, args.repetition, args.split)
-    except ResultFileError as e:
-        print(f"cpu_series: {e}", file=sys.stderr)
-        return 2
-    for p in paths:
-        print(p)
-    return 0
+    return figures.command_line("cpu_series", __doc__, argv, add_options,
+                                lambda args: plot(args.run_dir, args.repetition, args.split))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ status: 0 when every figure was drawn, 2 when a result file is malformed or noth
 1 when a figure failed otherwise (the others are still drawn).
 Usage: plot_run.py <run-dir>
 """
-import argparse
 import os
 import sys
 import traceback
@@ -23,6 +22,7 @@ import boxplot  # noqa: E402
 import cpu_series  # noqa: E402
 import timeseries  # noqa: E402
 from nfbplot import results  # noqa: E402
+from nfbplot.figures import argument_parser  # noqa: E402
 from nfbplot.results import ResultFileError  # noqa: E402
 
 
@@ -51,10 +51,7 @@ def plan(run_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir")
-    args = parser.parse_args(argv)
+    args = argument_parser(__doc__).parse_args(argv)
     if not os.path.isdir(args.run_dir):
         print(f"plot_run: {args.run_dir} is not a directory", file=sys.stderr)
         return 2

@@ -11,7 +11,6 @@ over the attack window when they are in the panel's unit.
 Writes <run>/figures/timeseries.{png,svg} (timeseries_rep<N> with --repetition) and prints the
 paths. Usage: timeseries.py <run-dir> [--repetition N] [--series NAME ...]
 """
-import argparse
 import math
 import os
 import sys
@@ -23,30 +22,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nfbplot import results  # noqa: E402
+from nfbplot import figures, results  # noqa: E402
 from nfbplot.results import ResultFileError  # noqa: E402
 
 COLUMNS = ("configuration", "repetition", "t_s", "series", "value", "unit")
 FIRST_SERIES = ("throughput", "loss")
 PANEL_LETTERS = "abcdefghij"
-
-
-def choose_repetitions(rows, repetition):
-    """{configuration: repetition drawn}, in file order. Raises when --repetition matches none."""
-    available = OrderedDict()
-    for row in rows:
-        available.setdefault(row["configuration"], set()).add(row["repetition"])
-    chosen = OrderedDict()
-    for name, reps in available.items():
-        if repetition is None:
-            chosen[name] = min(reps)
-        elif repetition in reps:
-            chosen[name] = repetition
-        else:
-            print(f"timeseries: '{name}' has no repetition {repetition}, left out", file=sys.stderr)
-    if not chosen:
-        raise ResultFileError(f"no configuration has repetition {repetition}")
-    return chosen, available
 
 
 def shade_attack(ax, windows, chosen, color_of, t_end):
@@ -79,18 +60,15 @@ def plot(run_dir, repetition=None, series=None):
     if not rows:
         raise ResultFileError(f"{run_dir}/series.csv has no rows"
                               + (f" for series {', '.join(series)}" if series else ""))
-    chosen, available = choose_repetitions(rows, repetition)
+    chosen, available = figures.choose_repetitions(rows, repetition, "timeseries")
     names = list(chosen)
     color_of = results.colors(results.configuration_order(rows))
 
     # series -> configuration -> [(t, value)], only the chosen repetition
     data = OrderedDict()
     units = {}
-    for row in rows:
-        name = row["configuration"]
-        if chosen.get(name) != row["repetition"]:
-            continue
-        data.setdefault(row["series"], OrderedDict()).setdefault(name, []).append(
+    for row in figures.chosen_rows(rows, chosen):
+        data.setdefault(row["series"], OrderedDict()).setdefault(row["configuration"], []).append(
             (row["t_s"], row["value"]))
         units.setdefault(row["series"], row["unit"])
     order = [s for s in FIRST_SERIES if s in data] + [s for s in data if s not in FIRST_SERIES]
@@ -134,12 +112,8 @@ def plot(run_dir, repetition=None, series=None):
     if any_shade:
         text += ("; shaded, and a strip in each configuration's colour at the top: attack running "
                  "(context.json steps[].attack)")
-    bottom = results.add_footnote(fig, context, text)
-    fig.tight_layout(rect=(0, bottom, 1, 0.93))
-    stem = "timeseries" if repetition is None else f"timeseries_rep{repetition}"
-    paths = results.save_figure(fig, run_dir, stem)
-    plt.close(fig)
-    return paths
+    return figures.finish(fig, context, run_dir, figures.repetition_stem("timeseries", repetition),
+                          text, top=0.93)
 
 
 def note_references(ax, refs, report, unit, names, windows, chosen, color_of, t_end):
@@ -169,22 +143,14 @@ def note_references(ax, refs, report, unit, names, windows, chosen, color_of, t_
                                        "linewidth": 0.5})
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir")
-    parser.add_argument("--repetition", type=int, default=None,
-                        help="repetition to draw (default: each configuration's first)")
+def add_options(parser):
+    figures.repetition_option(parser)
     parser.add_argument("--series", nargs="+", default=None, help="series to draw (default: all)")
-    args = parser.parse_args(argv)
-    try:
-        paths = plot(args.run_dir, args.repetition, args.series)
-    except ResultFileError as e:
-        print(f"timeseries: {e}", file=sys.stderr)
-        return 2
-    for p in paths:
-        print(p)
-    return 0
+
+
+def main(argv=None):
+    return figures.command_line("timeseries", __doc__, argv, add_options,
+                                lambda args: plot(args.run_dir, args.repetition, args.series))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import boxplot  # noqa: E402
 import cpu_series  # noqa: E402
 import plot_run  # noqa: E402
 import timeseries  # noqa: E402
-from nfbplot import results, stats  # noqa: E402
+from nfbplot import figures, results, stats  # noqa: E402
 
 FLOOD = ["Unfiltered, no receiver", "Unfiltered", "iptables", "BPF in guest", "XenBPF"]
 COTENANT = ["No Traffic", "Traffic", "Traffic recv", "iptables", "Guest BPF", "XenBPF"]
@@ -178,6 +178,28 @@ class Stats(unittest.TestCase):
         self.assertTrue(math.isnan(stats.coefficient_of_variation([3.0])))
 
 
+class FigureHelpers(unittest.TestCase):
+    def test_choose_repetitions(self):
+        rows = [{"configuration": c, "repetition": r} for c, r in (("A", 2), ("A", 1), ("B", 1))]
+        chosen, available = figures.choose_repetitions(rows, None, "prog")
+        self.assertEqual(list(chosen.items()), [("A", 1), ("B", 1)])
+        self.assertEqual(available, {"A": {1, 2}, "B": {1}})
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            chosen, _ = figures.choose_repetitions(rows, 2, "prog")
+        self.assertEqual(list(chosen.items()), [("A", 2)])
+        self.assertEqual(err.getvalue(), "prog: 'B' has no repetition 2, left out\n")
+        self.assertEqual([r["configuration"] for r in figures.chosen_rows(rows, chosen)], ["A"])
+        with contextlib.redirect_stderr(io.StringIO()):
+            with self.assertRaisesRegex(results.ResultFileError,
+                                        "^no configuration has repetition 3 in x.csv$"):
+                figures.choose_repetitions(rows, 3, "prog", "x.csv")
+
+    def test_repetition_stem(self):
+        self.assertEqual(figures.repetition_stem("cpu_series", None), "cpu_series")
+        self.assertEqual(figures.repetition_stem("cpu_series", 2), "cpu_series_rep2")
+
+
 class Figures(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="nfb-plots-test-")
@@ -229,6 +251,15 @@ class Figures(unittest.TestCase):
         self.assertFigure(out.split(), "cpu_series", "dom0", "domu1", "attacker",
                           "n = 60 intervals per line", "platform: netns", "100 = one CPU",
                           "dashed grey: hosts outside the Xen host", "kernel part")
+
+    def test_cpu_series_other_repetition(self):
+        run = make_flood_run(self.root)
+        status, out, err = run_main(cpu_series, [run, "--repetition", "2"])
+        self.assertEqual(status, 0, err)
+        self.assertFigure(out.split(), "cpu_series_rep2", "XenBPF (rep 2)")
+        status, out, err = run_main(cpu_series, [run, "--repetition", "7"])
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("cpu_series: no configuration has repetition 7 in cpu.csv", err)
 
     def test_cpu_series_without_optional_columns(self):
         run = os.path.join(self.root, "minimal")
@@ -367,7 +398,10 @@ class MalformedFiles(unittest.TestCase):
     def test_command_line_gives_a_message_not_a_traceback(self):
         run = make_cotenant_run(self.root)
         write_csv(os.path.join(run, "samples.csv"), ["configuration", "metric"], [["A", "score"]])
-        for script in ("bars_ci.py", "boxplot.py", "plot_run.py"):
+        write_csv(os.path.join(run, "series.csv"), ["configuration", "t_s"], [["A", 1]])
+        write_csv(os.path.join(run, "cpu.csv"), ["configuration", "t_s"], [["A", 1]])
+        for script in ("bars_ci.py", "boxplot.py", "timeseries.py", "cpu_series.py",
+                       "plot_run.py"):
             r = subprocess.run(["/usr/bin/python3", os.path.join(PLOTS, script), run],
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 2, script)
