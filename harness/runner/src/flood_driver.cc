@@ -200,6 +200,7 @@ workloads::FloodGenerator FloodDriver::StartAttack(const StepContext& step,
   options.rate_pps = flood_.attack.rate_pps;
   if (!attacker.cpus.empty()) options.cpu = attacker.cpus.front();
   options.generator = ToFloodTool(flood_.attack.generator);
+  options.nice = flood_.attack.nice;
   options.output_dir = dir;
   fs::create_directories(dir);
   return workloads::FloodGenerator::Start(options);

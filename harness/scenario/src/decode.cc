@@ -455,7 +455,8 @@ FlowSpec DecodeFlow(const Node& node, const Path& path, const Context& ctx) {
 
 AttackSpec DecodeAttack(const Node& node, const Path& path, const Context& ctx) {
   const MapReader m(node, path, ctx,
-                    {"from", "port", "frame_bytes", "packets", "start_s", "rate_pps", "generator"});
+                    {"from", "port", "frame_bytes", "packets", "start_s", "rate_pps", "generator",
+                     "nice"});
   AttackSpec attack;
   attack.from = ReadNonEmptyString(m.Require("from"), m.At("from"), ctx);
   if (const Node* n = m.Find("port")) attack.port = ReadInt(*n, m.At("port"), ctx, 1, 65535);
@@ -472,6 +473,7 @@ AttackSpec DecodeAttack(const Node& node, const Path& path, const Context& ctx) 
     attack.rate_pps = ReadNumberIn(*n, m.At("rate_pps"), ctx, 0, 1e9);
   if (const Node* n = m.Find("generator"))
     attack.generator = ReadEnum(*n, m.At("generator"), ctx, kGeneratorNames);
+  if (const Node* n = m.Find("nice")) attack.nice = ReadInt(*n, m.At("nice"), ctx, -20, 19);
   return attack;
 }
 

@@ -115,6 +115,7 @@ void ValidateFloodOptions(const FloodGeneratorOptions& o) {
   if (o.cpu && (*o.cpu < 0 || *o.cpu > 4095)) {
     throw InputError(fmt::format("cpu: {} is not a CPU number", *o.cpu));
   }
+  if (o.nice < -20 || o.nice > 19) throw InputError(fmt::format("nice: {} is not -20..19", o.nice));
   if (o.output_dir.empty()) throw InputError("output_dir: empty");
 }
 
@@ -140,7 +141,9 @@ std::string TrafgenConfig(const FloodGeneratorOptions& options) {
 std::vector<std::string> TrafgenCommand(const FloodGeneratorOptions& options,
                                         const fs::path& config, const fs::path& pin_helper) {
   ValidateFloodOptions(options);
-  std::vector<std::string> argv = {pin_helper.string()};
+  std::vector<std::string> argv;
+  if (options.nice != 0) argv = {"nice", "-n", std::to_string(options.nice)};
+  argv.push_back(pin_helper.string());
   if (options.cpu) argv.insert(argv.end(), {"--cpu", std::to_string(*options.cpu)});
   // One worker (--cpus 1): exact counts and one CPU.
   // Option and value on one line.

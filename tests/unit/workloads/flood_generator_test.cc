@@ -188,6 +188,17 @@ TEST(Trafgen, CommandCountAndRate) {
                           "25000000", "--rate", "100000pps"));
 }
 
+TEST(Trafgen, NiceAttackerYieldsItsCpu) {
+  FloodGeneratorOptions o = Options();
+  o.nice = 19;
+  EXPECT_THAT(TrafgenCommand(o, "c.cfg", "pin"),
+              ElementsAre("nice", "-n", "19", "pin", "--chdir", "/tmp/out", "--", "trafgen",
+                          "--dev", "wl0", "--in", "c.cfg", "--cpus", "1", "--no-sock-mem",
+                          "--notouch-irq"));
+  o.nice = 20;
+  EXPECT_THROW(TrafgenCommand(o, "c.cfg", "pin"), InputError);
+}
+
 // ---------------------------------------------------------------------------------------------
 // trafgen: summaries (real outputs)
 

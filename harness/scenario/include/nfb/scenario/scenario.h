@@ -152,6 +152,9 @@ struct AttackSpec {
   double start_s = 45;              // after the start of the measurement (the flow's start)
   double rate_pps = 0;              // 0: as fast as the generator goes
   GeneratorKind generator = GeneratorKind::kAuto;
+  // The user-space generator's niceness (-20..19): with 19 it only takes the CPU that processes
+  // sharing its CPU (the valid flow's sender on a 2-CPU host) leave.
+  int nice = 0;
 };
 
 enum class CpuBenchmarkKind { kAuto, kUnixbench, kSysbench, kStressNg };

@@ -63,6 +63,10 @@ struct FloodGeneratorOptions {
   double rate_pps = 0;                              // 0: full speed; else >= 1 (whole pps)
   std::optional<int> cpu;                           // sending CPU; pktgen: 0 when unset
   FloodTool generator = FloodTool::kAuto;
+  // trafgen's niceness (-20..19). On a small host the attacker shares a CPU with the valid flow's
+  // sender, which are separate machines in the thesis; a nice attacker only takes the CPU the
+  // sender leaves. pktgen's kernel thread is not affected.
+  int nice = 0;
   std::filesystem::path output_dir;  // config, command record, tool logs
 };
 
