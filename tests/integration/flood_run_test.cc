@@ -168,19 +168,23 @@ TEST_F(FloodRunTest, QuickFloodHasCompleteSeriesAndAccountsForTheAttack) {
     } else if (c == "Unfiltered") {
       EXPECT_GT(Field(row, "receiver_received"), 0) << "the receiving application got packets";
       EXPECT_EQ(Field(row, "guest_udp_no_port"), 0);
-    } else if (c == "iptables") {
-      EXPECT_EQ(counters[c]["dropped"].get<int64_t>() + Field(row, "guest_eth0_rx_dropped") +
-                    Field(row, "dom0_vif_tx_dropped"),
-                sent)
-          << "every attack packet reached the rule or was dropped on the way into the guest";
-    } else if (c == "BPF in guest") {
-      EXPECT_EQ(counters[c]["dropped"].get<int64_t>() + Field(row, "guest_eth0_rx_dropped") +
-                    Field(row, "dom0_vif_tx_dropped"),
-                sent);
+    } else if (c == "iptables" || c == "BPF in guest") {
+      // The filter drops only attack packets; an attack packet that did not reach it was dropped
+      // on the way into the guest (a full backlog: the veth counts it as the vif's tx drop and
+      // again as eth0's rx drop), where the valid flow's packets are dropped too (so >=).
+      const int64_t dropped = counters[c]["dropped"].get<int64_t>();
+      EXPECT_LE(dropped, sent) << c;
+      EXPECT_GT(dropped, sent / 2) << c;
+      EXPECT_GE(dropped + Field(row, "dom0_vif_tx_dropped"), sent)
+          << c << ": every attack packet reached the filter or was dropped on the way";
     } else if (c == "XenBPF") {
       // Dropped in dom0 before the bridge: the guest's interface only saw the valid flow.
       EXPECT_EQ(counters[c]["dropped"].get<int64_t>(), sent);
-      EXPECT_EQ(Field(row, "dom0_nic_rx") - Field(row, "guest_eth0_rx"), sent);
+      // Everything else the NIC received went on to the guest's vif (the flow, some of it
+      // dropped there when the guest's CPU fell behind).
+      EXPECT_EQ(Field(row, "dom0_nic_rx") -
+                    (Field(row, "dom0_vif_tx") + Field(row, "dom0_vif_tx_dropped")),
+                sent);
     }
   }
 
