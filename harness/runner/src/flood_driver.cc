@@ -35,25 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-workloads::FloodTool ToFloodTool(scenario::GeneratorKind kind) {
-  switch (kind) {
-    case scenario::GeneratorKind::kAuto: return workloads::FloodTool::kAuto;
-    case scenario::GeneratorKind::kPktgen: return workloads::FloodTool::kPktgen;
-    case scenario::GeneratorKind::kTrafgen: return workloads::FloodTool::kTrafgen;
-  }
-  return workloads::FloodTool::kAuto;
-}
-
-workloads::CpuBenchmarkKind ToBenchmarkKind(scenario::CpuBenchmarkKind kind) {
-  switch (kind) {
-    case scenario::CpuBenchmarkKind::kAuto: return workloads::CpuBenchmarkKind::kAuto;
-    case scenario::CpuBenchmarkKind::kUnixbench: return workloads::CpuBenchmarkKind::kUnixBench;
-    case scenario::CpuBenchmarkKind::kSysbench: return workloads::CpuBenchmarkKind::kSysbench;
-    case scenario::CpuBenchmarkKind::kStressNg: return workloads::CpuBenchmarkKind::kStressNg;
-  }
-  return workloads::CpuBenchmarkKind::kAuto;
-}
-
 // Sleeps until `deadline` (interruptible).
 void SleepUntil(Clock::time_point deadline) {
   const auto now = Clock::now();
@@ -147,10 +128,10 @@ class FloodDriver : public WorkloadDriver {
       cpu_sources_ = collectors::CpuSourcesFromPlatformDescription(platform.Describe());
       cpu_accounting_ = collectors::ToJson(collectors::ProbeCpuAccounting());
     }
-    generator_ = workloads::ToString(
+    generator_ = scenario::ToString(
         flood_.attack.generator == scenario::GeneratorKind::kAuto
             ? workloads::DetectGenerator()
-            : ToFloodTool(flood_.attack.generator));
+            : flood_.attack.generator);
   }
 
   void MeasureStep(StepContext& step) override;
@@ -199,7 +180,7 @@ workloads::FloodGenerator FloodDriver::StartAttack(const StepContext& step,
   options.packets = flood_.attack.packets;
   options.rate_pps = flood_.attack.rate_pps;
   if (!attacker.cpus.empty()) options.cpu = attacker.cpus.front();
-  options.generator = ToFloodTool(flood_.attack.generator);
+  options.generator = flood_.attack.generator;
   options.nice = flood_.attack.nice;
   options.output_dir = dir;
   fs::create_directories(dir);
@@ -263,7 +244,7 @@ void FloodDriver::MeasureStep(StepContext& step) {
     generator.emplace(StartAttack(step, step.raw / "attack"));
     attack.started_s = Seconds(Clock::now() - t0);
     log::Info("  attack started at {:.1f} s ({})", attack.started_s,
-              workloads::ToString(generator->tool()));
+              scenario::ToString(generator->tool()));
   };
   const auto stop_attack = [&] {
     if (!generator) return;
@@ -278,7 +259,7 @@ void FloodDriver::MeasureStep(StepContext& step) {
       if (flood_.attack.start_s <= co.start_s) start_attack();
       SleepUntil(t0 + std::chrono::milliseconds(std::llround(co.start_s * 1000)));
       workloads::CpuBenchmarkOptions options;
-      options.kind = ToBenchmarkKind(co.benchmark);
+      options.kind = co.benchmark;
       options.unixbench_dir = co.unixbench_dir;
       options.duration_s = static_cast<int>(std::lround(co.duration_s));
       options.threads = co.threads;

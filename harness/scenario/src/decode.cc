@@ -491,7 +491,7 @@ CotenantSpec DecodeCotenant(const Node& node, const Path& path, const Context& c
   if (const Node* n = m.Find("threads")) cotenant.threads = ReadInt(*n, m.At("threads"), ctx, 1, 256);
   if (const Node* n = m.Find("start_s"))
     cotenant.start_s = ReadNumberIn(*n, m.At("start_s"), ctx, 0, 86400);
-  if (cotenant.benchmark == CpuBenchmarkKind::kUnixbench && cotenant.unixbench_dir.empty()) {
+  if (cotenant.benchmark == CpuBenchmarkKind::kUnixBench && cotenant.unixbench_dir.empty()) {
     ctx.Fail(node, m.At("unixbench_dir"), "benchmark unixbench needs unixbench_dir");
   }
   return cotenant;

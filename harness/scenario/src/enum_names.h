@@ -27,7 +27,7 @@ inline constexpr std::pair<std::string_view, GeneratorKind> kGeneratorNames[] = 
 
 inline constexpr std::pair<std::string_view, CpuBenchmarkKind> kCpuBenchmarkNames[] = {
     {"auto", CpuBenchmarkKind::kAuto},
-    {"unixbench", CpuBenchmarkKind::kUnixbench},
+    {"unixbench", CpuBenchmarkKind::kUnixBench},
     {"sysbench", CpuBenchmarkKind::kSysbench},
     {"stress-ng", CpuBenchmarkKind::kStressNg},
 };

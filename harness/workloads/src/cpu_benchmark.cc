@@ -213,29 +213,6 @@ std::optional<double> CpuBenchmarkResult::Field(std::string_view name) const {
   return std::nullopt;
 }
 
-std::string_view CpuBenchmarkKindName(CpuBenchmarkKind kind) {
-  switch (kind) {
-    case CpuBenchmarkKind::kAuto:
-      return "auto";
-    case CpuBenchmarkKind::kUnixBench:
-      return "unixbench";
-    case CpuBenchmarkKind::kSysbench:
-      return "sysbench";
-    case CpuBenchmarkKind::kStressNg:
-      return "stress-ng";
-  }
-  return "?";
-}
-
-CpuBenchmarkKind ParseCpuBenchmarkKind(std::string_view name) {
-  if (name == "auto") return CpuBenchmarkKind::kAuto;
-  if (name == "unixbench") return CpuBenchmarkKind::kUnixBench;
-  if (name == "sysbench") return CpuBenchmarkKind::kSysbench;
-  if (name == "stress-ng" || name == "stress_ng") return CpuBenchmarkKind::kStressNg;
-  throw InputError(fmt::format(
-      "unknown cpu benchmark '{}' (expected auto, unixbench, sysbench or stress-ng)", name));
-}
-
 CpuBenchmarkKind ResolveCpuBenchmarkKind(const CpuBenchmarkOptions& options) {
   switch (options.kind) {
     case CpuBenchmarkKind::kAuto:
@@ -554,7 +531,7 @@ CpuBenchmark CpuBenchmark::Start(const platform::Platform& platform, const std::
 }
 
 CpuBenchmarkRun CpuBenchmark::Finish() {
-  const std::string tool(CpuBenchmarkKindName(run_.kind));
+  const std::string tool(scenario::ToString(run_.kind));
   // sysbench and stress-ng stop themselves on time; UnixBench may first compile itself and its
   // timing is approximate. The limit only catches a hung tool.
   const double limit_s =

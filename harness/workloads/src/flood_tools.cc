@@ -86,18 +86,6 @@ std::vector<std::string_view> Lines(std::string_view text) {
 
 }  // namespace
 
-const char* ToString(FloodTool tool) {
-  switch (tool) {
-    case FloodTool::kPktgen:
-      return "pktgen";
-    case FloodTool::kTrafgen:
-      return "trafgen";
-    case FloodTool::kAuto:
-      break;
-  }
-  return "auto";
-}
-
 void ValidateFloodOptions(const FloodGeneratorOptions& o) {
   // Interface names: 1-15 bytes (IFNAMSIZ - 1) and no '/', which would escape /proc/net/pktgen.
   if (o.interface.empty() || o.interface.size() > 15 ||

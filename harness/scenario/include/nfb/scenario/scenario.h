@@ -141,6 +141,7 @@ struct FlowSpec {
   int port = 5201;
 };
 
+// The attack generator; the workloads layer uses the same enum (flood_generator.h: FloodTool).
 enum class GeneratorKind { kAuto, kPktgen, kTrafgen };
 
 // The attack: small UDP frames from an external host to the target's address and a fixed port.
@@ -157,7 +158,13 @@ struct AttackSpec {
   int nice = 0;
 };
 
-enum class CpuBenchmarkKind { kAuto, kUnixbench, kSysbench, kStressNg };
+// The co-tenant's benchmark tool; the workloads layer uses the same enum (cpu_benchmark.h).
+enum class CpuBenchmarkKind {
+  kAuto,       // UnixBench when unixbench_dir is set, else the default (sysbench)
+  kUnixBench,  // needs unixbench_dir
+  kSysbench,
+  kStressNg,
+};
 
 // A CPU-bound benchmark in another guest while the target is flooded (thesis 6.3.4).
 struct CotenantSpec {

@@ -47,24 +47,16 @@
 
 #include "nfb/core/subprocess.h"
 #include "nfb/platform/platform.h"
+#include "nfb/scenario/scenario.h"
 
 namespace nfb::workloads {
 
-enum class CpuBenchmarkKind {
-  kAuto,       // UnixBench when unixbench_dir is set, else kDefaultCpuBenchmark
-  kUnixBench,  // needs unixbench_dir
-  kSysbench,
-  kStressNg,
-};
+// The scenario's enum: "auto", "unixbench", "sysbench", "stress-ng" (scenario::ToString).
+using CpuBenchmarkKind = scenario::CpuBenchmarkKind;
 
 // The tool `auto` falls back to without UnixBench (see the measurement above).
 inline constexpr CpuBenchmarkKind kDefaultCpuBenchmark = CpuBenchmarkKind::kSysbench;
 
-// "auto", "unixbench", "sysbench", "stress-ng".
-std::string_view CpuBenchmarkKindName(CpuBenchmarkKind kind);
-// The inverse of CpuBenchmarkKindName (also accepts "stress_ng"). Throws InputError naming the
-// accepted values otherwise.
-CpuBenchmarkKind ParseCpuBenchmarkKind(std::string_view name);
 
 // UnixBench's index tests without the file-system tests (fstime, fsbuffer, fsdisk) and without
 // graphics: the thesis ran "only its CPU tests (no graphics, no disk)". These are CPU-bound in

@@ -40,6 +40,8 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+
+#include "nfb/scenario/scenario.h"
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,8 +49,8 @@
 
 namespace nfb::workloads {
 
-enum class FloodTool { kAuto, kPktgen, kTrafgen };
-const char* ToString(FloodTool tool);  // "auto", "pktgen", "trafgen"
+// The scenario's enum; scenario::ToString gives "auto", "pktgen", "trafgen".
+using FloodTool = scenario::GeneratorKind;
 
 struct FloodGeneratorOptions {
   std::string netns;                                // attacker's namespace; empty = current
