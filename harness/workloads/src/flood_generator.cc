@@ -17,6 +17,7 @@
 #include "nfb/core/log.h"
 #include "nfb/core/netns.h"
 #include "nfb/core/subprocess.h"
+#include "tool_output.h"
 
 #ifndef NFB_PIN_EXEC_PATH
 #error "NFB_PIN_EXEC_PATH (the nfb-pin-exec binary) must be defined by the build"
@@ -31,23 +32,10 @@ using WallClock = std::chrono::system_clock;
 
 namespace {
 
+using internal::ReadFile;
+using internal::Tail;
+
 constexpr auto kStopGrace = std::chrono::seconds(5);
-
-std::string ReadFile(const fs::path& path, size_t limit = 1 << 20) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::string text(limit, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(limit));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
-std::string Tail(const fs::path& path) {
-  std::string text = ReadFile(path, 1 << 16);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
-  return text.empty() ? "(nothing on stderr)" : text;
-}
 
 void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

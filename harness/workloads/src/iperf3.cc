@@ -12,12 +12,16 @@
 #include "nfb/core/log.h"
 #include "nfb/core/netns.h"
 #include "nfb/core/subprocess.h"
+#include "tool_output.h"
 
 namespace nfb::workloads {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using internal::ReadFile;
+using internal::Tail;
 
 void CheckPort(int port, const std::string& what) {
   if (port < 1 || port > 65535) {
@@ -27,24 +31,6 @@ void CheckPort(int port, const std::string& what) {
 
 void CheckCpu(const std::optional<int>& cpu) {
   if (cpu && *cpu < 0) throw InputError(fmt::format("cpu: {} is negative", *cpu));
-}
-
-std::string ReadFile(const fs::path& path, size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::string text;
-  text.resize(limit);
-  in.read(text.data(), static_cast<std::streamsize>(limit));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
-// The last lines of a log, for error messages.
-std::string Tail(const fs::path& path) {
-  std::string text = ReadFile(path, 1 << 16);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
-  return text.empty() ? "(nothing on stderr)" : text;
 }
 
 // Whether a TCP socket listens on `port` in the named network namespace. /proc/thread-self/net/

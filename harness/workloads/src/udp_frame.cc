@@ -3,19 +3,13 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
-#include <cctype>
+#include <optional>
 
 #include "nfb/core/error.h"
+#include "nfb/scenario/scenario.h"
 
 namespace nfb::workloads {
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // One's-complement sum of 16-bit big-endian words (RFC 1071), not yet inverted.
 uint32_t SumWords(const uint8_t* data, size_t length, uint32_t sum) {
@@ -42,19 +36,13 @@ void Put32(std::vector<uint8_t>& frame, size_t offset, uint32_t network_order) {
 }  // namespace
 
 MacAddress ParseMac(const std::string& text, const std::string& what) {
-  MacAddress mac{};
-  bool ok = text.size() == 17;
-  for (size_t i = 0; ok && i < 6; ++i) {
-    int hi = HexDigit(text[i * 3]);
-    int lo = HexDigit(text[i * 3 + 1]);
-    if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':')) ok = false;
-    mac[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  if (!ok) {
+  // The scenario model's parser, so a MAC means the same in a scenario file and on the wire.
+  const std::optional<scenario::Mac> mac = scenario::Mac::Parse(text);
+  if (!mac) {
     throw InputError(
         fmt::format("{}: '{}' is not a MAC address like 02:00:00:00:01:01", what, text));
   }
-  return mac;
+  return mac->bytes;
 }
 
 uint32_t ParseIpv4(const std::string& text, const std::string& what) {
