@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "nfb/collectors/net_counters.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/cgroup.h"
 #include "nfb/core/error.h"
@@ -96,18 +97,14 @@ class ProcCpuCounterReader final : public CpuCounterReader {
     if (!stat) ThrowSystemError("read /proc/stat", errno ? errno : EIO);
     snap.cpus = ParseProcStat(*stat);
 
-    // One read of /proc/net/dev per namespace, from inside it: /proc/thread-self/net follows the
-    // calling thread's namespace (/proc/self/net would follow the main thread's).
+    // One read of /proc/net/dev per namespace, from inside it (net_counters.h).
     std::map<std::string, std::optional<std::map<std::string, uint64_t>>> devices;
     for (const CpuSource& s : sources) {
       for (const NetInterface& i : s.interfaces) devices.emplace(i.netns, std::nullopt);
     }
     for (auto& [netns, table] : devices) {
       try {
-        NetnsScope scope(netns);
-        if (auto text = TryRead("/proc/thread-self/net/dev")) {
-          table = ParseNetDevRxPackets(*text);
-        }
+        table = ParseNetDevRxPackets(ReadProcNet(netns, "dev"));
       } catch (const Error& e) {
         // A namespace that is gone (guest stopped, run torn down) reads as missing interfaces.
         log::Debug("cpu sampler: cannot read devices of netns '{}': {}", netns, e.what());
@@ -178,21 +175,8 @@ std::map<int, CpuTicks> ParseProcStat(std::string_view text) {
 }
 
 std::map<std::string, uint64_t> ParseNetDevRxPackets(std::string_view text) {
-  // "  eth0: rx_bytes rx_packets rx_errs ..." after two header lines (which also hold ':' no
-  // digits after it in the right place: "Inter-|   Receive ..." has no ':' at all).
   std::map<std::string, uint64_t> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    std::istringstream fields(line.substr(colon + 1));
-    uint64_t bytes = 0, packets = 0;
-    if (name.empty() || !(fields >> bytes >> packets)) continue;
-    out[name] = packets;
-  }
+  for (const auto& [name, counters] : ParseNetDev(text)) out[name] = counters.rx_packets;
   return out;
 }
 

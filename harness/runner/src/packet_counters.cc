@@ -8,29 +8,19 @@
 #include <sstream>
 
 #include "nfb/core/error.h"
-#include "nfb/core/netns.h"
 
 namespace nfb::runner {
 namespace {
 
 using json = nlohmann::json;
+using collectors::ParseNetDev;
+using collectors::ParseSnmpUdp;
+using collectors::ReadProcNet;
 
-std::string ReadProcNet(const std::string& netns, const char* file) {
-  // /proc/thread-self/net is the calling thread's namespace, which NetnsScope switches.
-  NetnsScope in(netns);
-  std::ifstream f(std::string("/proc/thread-self/net/") + file);
-  if (!f) throw RunError(fmt::format("cannot read /proc/net/{} in {}", file, netns));
-  std::ostringstream text;
-  text << f.rdbuf();
-  return text.str();
-}
-
-InterfaceCounters Find(const std::vector<std::pair<std::string, InterfaceCounters>>& devs,
+InterfaceCounters Find(const std::map<std::string, InterfaceCounters>& devices,
                        const std::string& name) {
-  for (const auto& [dev, c] : devs) {
-    if (dev == name) return c;
-  }
-  return {};
+  const auto it = devices.find(name);
+  return it == devices.end() ? InterfaceCounters{} : it->second;
 }
 
 uint64_t Sub(uint64_t after, uint64_t before) { return after >= before ? after - before : 0; }
@@ -48,52 +38,6 @@ json ToJson(const InterfaceCounters& c) {
 }
 
 }  // namespace
-
-std::vector<std::pair<std::string, InterfaceCounters>> ParseNetDev(const std::string& text) {
-  // "  eth0: rx_bytes rx_packets rx_errs rx_drop fifo frame compressed multicast
-  //          tx_bytes tx_packets tx_errs tx_drop ..."
-  std::vector<std::pair<std::string, InterfaceCounters>> devs;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    std::istringstream fields(line.substr(colon + 1));
-    uint64_t v[12];
-    bool ok = true;
-    for (uint64_t& x : v) ok = ok && static_cast<bool>(fields >> x);
-    if (!ok || name.empty()) continue;
-    devs.push_back({name, {v[1], v[3], v[9], v[11], true}});
-  }
-  return devs;
-}
-
-UdpCounters ParseSnmpUdp(const std::string& text) {
-  // Two lines: "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors ..." and the values.
-  std::istringstream lines(text);
-  std::string line, header;
-  while (std::getline(lines, line)) {
-    if (line.rfind("Udp: ", 0) != 0) continue;
-    if (header.empty()) {
-      header = line;
-      continue;
-    }
-    std::istringstream names(header.substr(5)), values(line.substr(5));
-    std::string name;
-    uint64_t value = 0;
-    UdpCounters c;
-    while (names >> name && values >> value) {
-      if (name == "InDatagrams") c.in_datagrams = value;
-      if (name == "NoPorts") c.no_ports = value;
-      if (name == "InErrors") c.in_errors = value;
-      if (name == "RcvbufErrors") c.rcvbuf_errors = value;
-    }
-    return c;
-  }
-  throw RunError("no Udp: counters in /proc/net/snmp");
-}
 
 PacketCounterSnapshot ReadPacketCounters(const platform::Platform& platform,
                                          const std::string& guest, int guest_domid,
@@ -172,7 +116,11 @@ NicRateSampler::NicRateSampler(std::string netns, std::string interface)
 NicRateSampler::~NicRateSampler() { Stop(); }
 
 std::vector<NicRatePoint> NicRateSampler::Stop() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   return points_;
 }
@@ -189,12 +137,14 @@ void NicRateSampler::Run() {
   };
   uint64_t last = read();
   auto last_t = start;
-  for (int k = 1; !stop_; ++k) {
-    const auto deadline = start + std::chrono::seconds(k);
-    while (!stop_ && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int k = 1;; ++k) {
+    {
+      // Fixed deadlines (start + k s), so the points do not drift.
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (wake_.wait_until(lock, start + std::chrono::seconds(k), [this] { return stop_; })) {
+        return;
+      }
     }
-    if (stop_) break;
     const uint64_t now_packets = read();
     const auto now = Clock::now();
     const double dt = std::chrono::duration<double>(now - last_t).count();

@@ -3,41 +3,28 @@
 // per-second rate of dom0's NIC that shows when the attack was seen.
 #pragma once
 
-#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "nfb/collectors/net_counters.h"
 #include "nfb/platform/platform.h"
 
 namespace nfb::runner {
 
-struct InterfaceCounters {
-  uint64_t rx_packets = 0, rx_dropped = 0, tx_packets = 0, tx_dropped = 0;
-  bool present = false;
-};
-
-// The UDP lines of /proc/net/snmp in the guest's namespace.
-struct UdpCounters {
-  uint64_t in_datagrams = 0;   // delivered to a socket
-  uint64_t no_ports = 0;       // nothing listened: answered with ICMP port unreachable
-  uint64_t in_errors = 0;      // includes rcvbuf_errors
-  uint64_t rcvbuf_errors = 0;  // a socket's receive buffer was full
-};
+using collectors::InterfaceCounters;
+using collectors::UdpCounters;
 
 struct PacketCounterSnapshot {
   InterfaceCounters attacker_nic, dom0_nic, dom0_vif, guest_eth0;
   UdpCounters guest_udp;
 };
 using PacketCounterDelta = PacketCounterSnapshot;
-
-// /proc/net/dev text -> device -> counters. Malformed lines are skipped.
-std::vector<std::pair<std::string, InterfaceCounters>> ParseNetDev(const std::string& text);
-// /proc/net/snmp text -> the Udp: counters. Throws RunError if there is no Udp: pair of lines.
-UdpCounters ParseSnmpUdp(const std::string& text);
 
 // Reads the counters (each namespace's own /proc/net view). Interfaces that do not exist read as
 // absent; throws RunError if a namespace cannot be entered.
@@ -59,7 +46,8 @@ struct NicRatePoint {
   double packets_per_s = 0;
 };
 
-// Samples an interface's received packets once per second on its own thread.
+// Samples an interface's received packets once per second on its own thread, which sleeps in
+// between (it runs inside the measurement window).
 class NicRateSampler {
  public:
   NicRateSampler(std::string netns, std::string interface);
@@ -72,7 +60,9 @@ class NicRateSampler {
  private:
   void Run();
   std::string netns_, interface_;
-  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;  // Stop() -> the sampling thread, which otherwise sleeps
+  bool stop_ = false;
   std::vector<NicRatePoint> points_;
   std::thread thread_;
 };
