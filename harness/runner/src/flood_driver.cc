@@ -5,24 +5,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <csignal>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <mutex>
 #include <optional>
-#include <sstream>
-#include <thread>
 
 #include "nfb/collectors/cpu_sampler.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
-#include "nfb/core/subprocess.h"
 #include "nfb/workloads/cpu_benchmark.h"
 #include "nfb/workloads/flood_generator.h"
 #include "nfb/workloads/iperf3.h"
+#include "nfb/workloads/udp_sink.h"
 #include "packet_counters.h"
 #include "workload_driver.h"
 
@@ -35,57 +29,11 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Sleeps until `deadline` (interruptible).
+// Sleeps until `deadline`; throws InterruptedError on Ctrl-C (SleepFor only returns false).
 void SleepUntil(Clock::time_point deadline) {
   const auto now = Clock::now();
-  if (deadline > now) {
-    SleepFor(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
-  }
+  if (deadline > now && !SleepFor(deadline - now)) ThrowIfInterrupted();
 }
-
-// The receiving application of the "Unfiltered" configuration: nfb-udp-sink in the target.
-class UdpSink {
- public:
-  UdpSink(const platform::Platform& platform, const std::string& host, int port,
-          const fs::path& raw)
-      : output_(raw / "udp-sink.json") {
-    ProcessSpec spec = platform.Command(
-        host, {NFB_UDP_SINK_PATH, "--port", std::to_string(port)});
-    spec.stdout_path = output_;
-    spec.stderr_path = raw / "udp-sink.stderr.log";
-    process_ = Process::Start(spec);
-    // The sink prints {"ready":true} once bound; the attack must not start before that.
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
-    while (Clock::now() < deadline) {
-      std::ifstream in(output_);
-      std::string line;
-      if (std::getline(in, line) && line.find("\"ready\"") != std::string::npos) return;
-      if (process_.Wait(std::chrono::milliseconds(20))) break;
-    }
-    throw RunError("nfb-udp-sink did not start in " + host + " (see " +
-                   (raw / "udp-sink.stderr.log").string() + ")");
-  }
-
-  // Stops the sink and returns its final counters.
-  json Stop() {
-    process_.Signal(SIGTERM);
-    process_.Wait(std::chrono::seconds(5));
-    std::ifstream in(output_);
-    std::string line, last;
-    while (std::getline(in, line)) {
-      if (!line.empty()) last = line;
-    }
-    json report = json::parse(last, nullptr, false);
-    if (report.is_discarded() || !report.contains("received_packets")) {
-      throw RunError("nfb-udp-sink left no report in " + output_.string());
-    }
-    return report;
-  }
-
- private:
-  fs::path output_;
-  Process process_;
-};
 
 class FloodDriver : public WorkloadDriver {
  public:
@@ -190,7 +138,7 @@ workloads::FloodGenerator FloodDriver::StartAttack(const StepContext& step,
 void FloodDriver::MeasureStep(StepContext& step) {
   const scenario::Configuration& config = step.config;
   const platform::HostInfo& target = step.platform.Host(config.target);
-  std::optional<UdpSink> sink;
+  std::optional<workloads::UdpSink> sink;
   if (config.receiver) sink.emplace(step.platform, config.target, flood_.attack.port, step.raw);
 
   std::optional<workloads::Iperf3Process> server;
@@ -253,62 +201,52 @@ void FloodDriver::MeasureStep(StepContext& step) {
     generator.reset();
   };
 
-  try {
-    if (flood_.cotenant) {
-      const scenario::CotenantSpec& co = *flood_.cotenant;
-      if (flood_.attack.start_s <= co.start_s) start_attack();
-      SleepUntil(t0 + std::chrono::milliseconds(std::llround(co.start_s * 1000)));
-      workloads::CpuBenchmarkOptions options;
-      options.kind = co.benchmark;
-      options.unixbench_dir = co.unixbench_dir;
-      options.duration_s = static_cast<int>(std::lround(co.duration_s));
-      options.threads = co.threads;
-      benchmark.emplace(workloads::CpuBenchmark::Start(step.platform, co.guest, options, step.raw));
-      if (flood_.attack.start_s > co.start_s) start_attack();
-      benchmark_run = benchmark->Finish();
-      stop_attack();
-    } else {
-      start_attack();
-    }
-    std::optional<workloads::Iperf3Outcome> client_outcome;
-    std::optional<workloads::Iperf3Outcome> server_outcome;
-    if (client) {
-      // iperf3 ends about a second after its duration; a flooded control connection can hold it
-      // longer, so it gets a grace period before it is stopped.
-      const auto limit = t0 + std::chrono::milliseconds(
-                                  std::llround((flood_.flow->duration_s + 30) * 1000));
-      while (!client_outcome) {
-        if (generator && !generator->Running()) stop_attack();
-        client_outcome = client->Wait(std::chrono::milliseconds(250));
-        if (!client_outcome && Clock::now() > limit) client_outcome = client->Stop();
-      }
-      stop_attack();
-      server_outcome = server->Wait(std::chrono::seconds(5));
-      if (!server_outcome) server_outcome = server->Stop();
-      workloads::Iperf3Report combined =
-          workloads::CombineIperf3Reports(client_outcome->report, server_outcome->report);
-      const double flow_offset_s = Seconds(client_outcome->started_steady - t0);
-      RecordFlow(step, combined, attack, flow_offset_s);
-      step.step["flow"] = {{"client_argv", client_outcome->argv},
-                           {"server_argv", server_outcome->argv},
-                           {"client_exit", client_outcome->exit_status},
-                           {"server_exit", server_outcome->exit_status},
-                           {"client_stopped", client_outcome->stopped},
-                           {"started_s", flow_offset_s},
-                           {"report", workloads::ToJson(combined)}};
+  // On an exception the generator's destructor stops the attack, so nothing keeps sending into
+  // the next configuration.
+  if (flood_.cotenant) {
+    const scenario::CotenantSpec& co = *flood_.cotenant;
+    if (flood_.attack.start_s <= co.start_s) start_attack();
+    SleepUntil(t0 + std::chrono::milliseconds(std::llround(co.start_s * 1000)));
+    workloads::CpuBenchmarkOptions options;
+    options.kind = co.benchmark;
+    options.unixbench_dir = co.unixbench_dir;
+    options.duration_s = static_cast<int>(std::lround(co.duration_s));
+    options.threads = co.threads;
+    benchmark.emplace(workloads::CpuBenchmark::Start(step.platform, co.guest, options, step.raw));
+    if (flood_.attack.start_s > co.start_s) start_attack();
+    benchmark_run = benchmark->Finish();
+    stop_attack();
+  } else {
+    start_attack();
+  }
+  std::optional<workloads::Iperf3Outcome> client_outcome;
+  std::optional<workloads::Iperf3Outcome> server_outcome;
+  if (client) {
+    // iperf3 ends about a second after its duration; a flooded control connection can hold it
+    // longer, so it gets a grace period before it is stopped.
+    const auto limit = t0 + std::chrono::milliseconds(
+                                std::llround((flood_.flow->duration_s + 30) * 1000));
+    while (!client_outcome) {
+      if (generator && !generator->Running()) stop_attack();
+      client_outcome = client->Wait(std::chrono::milliseconds(250));
+      if (!client_outcome && Clock::now() > limit) client_outcome = client->Stop();
     }
     stop_attack();
-  } catch (...) {
-    // Nothing keeps sending into the next configuration.
-    if (generator) {
-      try {
-        generator->Stop();
-      } catch (const std::exception& e) {
-        log::Error("stopping the attack: {}", e.what());
-      }
-    }
-    throw;
+    server_outcome = server->Wait(std::chrono::seconds(5));
+    if (!server_outcome) server_outcome = server->Stop();
+    workloads::Iperf3Report combined =
+        workloads::CombineIperf3Reports(client_outcome->report, server_outcome->report);
+    const double flow_offset_s = Seconds(client_outcome->started_steady - t0);
+    RecordFlow(step, combined, attack, flow_offset_s);
+    step.step["flow"] = {{"client_argv", client_outcome->argv},
+                         {"server_argv", server_outcome->argv},
+                         {"client_exit", client_outcome->exit_status},
+                         {"server_exit", server_outcome->exit_status},
+                         {"client_stopped", client_outcome->stopped},
+                         {"started_s", flow_offset_s},
+                         {"report", workloads::ToJson(combined)}};
   }
+  stop_attack();
 
   std::vector<NicRatePoint> nic = nic_rate.Stop();
   if (sampler) {

@@ -8,6 +8,8 @@
 #include <variant>
 
 #include "nfb/core/error.h"
+#include "nfb/workloads/cpu_benchmark.h"
+#include "nfb/workloads/flood_generator.h"
 
 namespace nfb::runner {
 
@@ -48,20 +50,29 @@ void CheckRunPrerequisites(const scenario::Scenario& scenario) {
     if (flood->flow && FindExecutable("iperf3").empty()) {
       missing.push_back("the 'iperf3' command (the valid flow)");
     }
-    // pktgen is a kernel module; without it the attack needs trafgen (netsniff-ng).
-    const bool pktgen = fs::exists("/proc/net/pktgen");
-    if (flood->attack.generator == scenario::GeneratorKind::kPktgen && !pktgen) {
-      missing.push_back("the kernel's pktgen (/proc/net/pktgen; modprobe pktgen)");
+    // The generator's own detection, so this check and the run agree on what "auto" picks.
+    try {
+      const workloads::FloodTool tool = flood->attack.generator == scenario::GeneratorKind::kAuto
+                                            ? workloads::DetectGenerator()
+                                            : flood->attack.generator;
+      if (tool == scenario::GeneratorKind::kPktgen && !fs::exists("/proc/net/pktgen/pgctrl")) {
+        missing.push_back("the kernel's pktgen (/proc/net/pktgen; modprobe pktgen)");
+      }
+      if (tool == scenario::GeneratorKind::kTrafgen && FindExecutable("trafgen").empty()) {
+        missing.push_back("the 'trafgen' command (netsniff-ng)");
+      }
+    } catch (const PrerequisiteError& e) {
+      missing.push_back(std::string("an attack generator: ") + e.what());
     }
-    if (flood->attack.generator != scenario::GeneratorKind::kPktgen && !pktgen &&
-        FindExecutable("trafgen").empty()) {
-      missing.push_back("an attack generator: pktgen or the 'trafgen' command (netsniff-ng)");
-    }
-    if (flood->cotenant && flood->cotenant->unixbench_dir.empty()) {
-      const bool stress = flood->cotenant->benchmark == scenario::CpuBenchmarkKind::kStressNg;
-      const char* tool = stress ? "stress-ng" : "sysbench";
-      if (FindExecutable(tool).empty()) {
-        missing.push_back(std::string("the '") + tool + "' command (the co-tenant's benchmark)");
+    if (flood->cotenant) {
+      workloads::CpuBenchmarkOptions benchmark;
+      benchmark.kind = flood->cotenant->benchmark;
+      benchmark.unixbench_dir = flood->cotenant->unixbench_dir;
+      const workloads::CpuBenchmarkKind kind = workloads::ResolveCpuBenchmarkKind(benchmark);
+      if (kind != scenario::CpuBenchmarkKind::kUnixBench &&
+          FindExecutable(scenario::ToString(kind)).empty()) {
+        missing.push_back(std::string("the '") + scenario::ToString(kind) +
+                          "' command (the co-tenant's benchmark)");
       }
     }
   }
