@@ -27,6 +27,7 @@
 #include <string>
 
 #include "bpf_test_util.h"
+#include "netns_shell.h"
 #include "nfb/bpf/attach.h"
 #include "nfb/bpf/dispatcher.h"
 #include "nfb/bpf/icmp_echo.h"
@@ -44,37 +45,7 @@ constexpr char kNsPrefix[] = "nfbtest-bpf-";
 constexpr char kRxDev[] = "nfbt-rx";
 constexpr char kTxDev[] = "nfbt-tx";
 
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult Shell(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-// Removes namespaces of this suite whose test process is gone (killed runs).
-void RemoveStaleNamespaces() {
-  DIR* dir = opendir("/run/netns");
-  if (dir == nullptr) return;
-  while (const dirent* entry = readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name.rfind(kNsPrefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + std::strlen(kNsPrefix), nullptr, 10);
-    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      Shell("ip netns del " + name);
-    }
-  }
-  closedir(dir);
-}
+void RemoveStaleNamespaces() { testing::RemoveStaleNamespaces(kNsPrefix); }
 
 struct PingResult {
   int received = -1;

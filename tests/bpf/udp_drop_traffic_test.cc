@@ -29,6 +29,7 @@
 #include <string>
 
 #include "bpf_test_util.h"
+#include "netns_shell.h"
 #include "nfb/bpf/attach.h"
 #include "nfb/bpf/udp_drop.h"
 #include "nfb/core/netns.h"
@@ -47,37 +48,7 @@ constexpr uint16_t kOtherPort = 5201;
 const MacAddress kRxMac{0x02, 0x00, 0x00, 0x00, 0xbd, 0x01};
 const MacAddress kTxMac{0x02, 0x00, 0x00, 0x00, 0xbd, 0x02};
 
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult Shell(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-// Removes namespaces of this suite whose test process is gone (killed runs).
-void RemoveStaleNamespaces() {
-  DIR* dir = opendir("/run/netns");
-  if (dir == nullptr) return;
-  while (const dirent* entry = readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name.rfind(kNsPrefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + std::strlen(kNsPrefix), nullptr, 10);
-    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      Shell("ip netns del " + name);
-    }
-  }
-  closedir(dir);
-}
+void RemoveStaleNamespaces() { testing::RemoveStaleNamespaces(kNsPrefix); }
 
 struct FrameSpec {
   uint16_t dst_port = kDropPort;
