@@ -1,11 +1,16 @@
 #include "platform_test_util.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
+#include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
+#include "nfb/core/log.h"
 
 namespace nfb::platform::testing {
 namespace fs = std::filesystem;
@@ -92,6 +97,22 @@ std::string ReadText(const fs::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+void SuitePlatform::Provision() {
+  if (::geteuid() != 0) return;
+  if (std::getenv("NFB_TEST_DEBUG")) log::SetLevel(log::Level::kDebug);
+  ClearInterrupt();
+  run_id_ = RunId::Generate();
+  platform_ = std::make_unique<NetnsPlatform>(PingTopology(), *run_id_);
+  platform_->Provision();
+}
+
+std::vector<std::string> SuitePlatform::Teardown() {
+  if (!platform_) return {};
+  platform_->Teardown();
+  platform_.reset();
+  return NamespacesWithPrefix(run_id_->Prefix() + "-");
 }
 
 }  // namespace nfb::platform::testing

@@ -144,22 +144,9 @@ std::vector<uint8_t> UdpFrame(const platform::HostInfo& from, const platform::Ho
 
 class NfInstallNetnsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    if (std::getenv("NFB_TEST_DEBUG")) log::SetLevel(log::Level::kDebug);
-    ClearInterrupt();
-    run_id_ = platform::RunId::Generate();
-    platform_ =
-        std::make_unique<platform::NetnsPlatform>(platform::testing::PingTopology(), *run_id_);
-    platform_->Provision();
-  }
-
-  static void TearDownTestSuite() {
-    if (!platform_) return;
-    platform_->Teardown();
-    platform_.reset();
-    EXPECT_THAT(NamespacesWithPrefix(run_id_->Prefix() + "-"), ::testing::IsEmpty());
-  }
+  static void SetUpTestSuite() { platform_.Provision(); }
+  // Nothing of the run is left in `ip netns list`.
+  static void TearDownTestSuite() { EXPECT_THAT(platform_.Teardown(), ::testing::IsEmpty()); }
 
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, BPF, iptables)";
@@ -240,15 +227,13 @@ class NfInstallNetnsTest : public ::testing::Test {
     return RunChecked(platform_->Command(host, args), 30s).out;
   }
 
-  static std::optional<platform::RunId> run_id_;
-  static std::unique_ptr<platform::NetnsPlatform> platform_;
+  static platform::testing::SuitePlatform platform_;
   fs::path dir_;
   scenario::Scenario scenario_;
   std::unique_ptr<nf::InstalledFunction> installed_;
 };
 
-std::optional<platform::RunId> NfInstallNetnsTest::run_id_;
-std::unique_ptr<platform::NetnsPlatform> NfInstallNetnsTest::platform_;
+platform::testing::SuitePlatform NfInstallNetnsTest::platform_;
 
 TEST_F(NfInstallNetnsTest, UdpDropInTheGuestDropsThePortAndPassesTheRest) {
   Install(UdpDrop(), InstallAt::kGuest);

@@ -156,23 +156,9 @@ pid_t StartHalfFrameClient(const std::string& netns, const std::vector<uint8_t>&
 
 class E2eOffloadTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    if (std::getenv("NFB_TEST_DEBUG")) log::SetLevel(log::Level::kDebug);
-    ClearInterrupt();
-    run_id_ = platform::RunId::Generate();
-    platform_ =
-        std::make_unique<platform::NetnsPlatform>(platform::testing::PingTopology(), *run_id_);
-    platform_->Provision();
-  }
-
-  static void TearDownTestSuite() {
-    if (!platform_) return;
-    platform_->Teardown();
-    platform_.reset();
-    // Nothing of the run is left in `ip netns list`.
-    EXPECT_THAT(NamespacesWithPrefix(run_id_->Prefix() + "-"), ::testing::IsEmpty());
-  }
+  static void SetUpTestSuite() { platform_.Provision(); }
+  // Nothing of the run is left in `ip netns list`.
+  static void TearDownTestSuite() { EXPECT_THAT(platform_.Teardown(), ::testing::IsEmpty()); }
 
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, BPF)";
@@ -295,8 +281,7 @@ class E2eOffloadTest : public ::testing::Test {
         << "the guest's kernel answers again";
   }
 
-  static std::optional<platform::RunId> run_id_;
-  static std::unique_ptr<platform::NetnsPlatform> platform_;
+  static platform::testing::SuitePlatform platform_;
   fs::path dir_, control_;
   Process bpfd_, loader_;
   uint32_t dispatcher_ = 0;
@@ -304,8 +289,7 @@ class E2eOffloadTest : public ::testing::Test {
   size_t lines_read_ = 0;
 };
 
-std::optional<platform::RunId> E2eOffloadTest::run_id_;
-std::unique_ptr<platform::NetnsPlatform> E2eOffloadTest::platform_;
+platform::testing::SuitePlatform E2eOffloadTest::platform_;
 
 TEST_F(E2eOffloadTest, GuestOffloadsEchoWithXenbpfLoadAndPingsAreAnsweredInDom0) {
   const json loaded = StartLoader();
