@@ -19,6 +19,7 @@
 #include "dispatcher_test_util.h"
 #include "nfb/bpf/icmp_echo.h"
 #include "nfb/bpf/test_run.h"
+#include "nfb/bpf/verdict_program.h"
 #include "nfb/core/error.h"
 #include "packet_builder.h"
 
@@ -26,29 +27,10 @@ namespace nfb::bpf::testing {
 namespace {
 
 // A tc program that only returns `verdict`: which program ran shows in the test run's retval.
-class VerdictProgram {
+class VerdictProgram : public bpf::VerdictProgram {
  public:
-  explicit VerdictProgram(int32_t verdict) {
-    const bpf_insn insns[] = {
-        {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-         .dst_reg = BPF_REG_0,
-         .src_reg = 0,
-         .off = 0,
-         .imm = verdict},
-        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
-    };
-    fd_ = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "nfb_verdict", "GPL", insns, 2, nullptr);
-    EXPECT_GE(fd_, 0) << "load a verdict program";
-  }
-  VerdictProgram(const VerdictProgram&) = delete;
-  VerdictProgram& operator=(const VerdictProgram&) = delete;
-  ~VerdictProgram() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
+  explicit VerdictProgram(int32_t verdict)
+      : bpf::VerdictProgram(BPF_PROG_TYPE_SCHED_CLS, verdict) {}
 };
 
 class DispatcherTest : public ::testing::Test {

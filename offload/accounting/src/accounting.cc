@@ -10,25 +10,11 @@
 
 #include "nfb/bpf/libbpf_support.h"
 #include "nfb/bpf/test_run.h"
+#include "nfb/bpf/verdict_program.h"
 #include "nfb/core/error.h"
 
 namespace nfb::offload {
 namespace {
-
-// An owned program fd.
-class ProgramFd {
- public:
-  explicit ProgramFd(int fd) : fd_(fd) {}
-  ProgramFd(const ProgramFd&) = delete;
-  ProgramFd& operator=(const ProgramFd&) = delete;
-  ~ProgramFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bpf_prog_type ProgramType(int prog_fd) {
   bpf_prog_info info{};
@@ -38,21 +24,6 @@ bpf_prog_type ProgramType(int prog_fd) {
   return static_cast<bpf_prog_type>(info.type);
 }
 
-// `return TC_ACT_OK` (0) or `return XDP_PASS`, of the given type.
-ProgramFd LoadEmptyProgram(bpf_prog_type type) {
-  const int32_t verdict = type == BPF_PROG_TYPE_XDP ? XDP_PASS : 0;
-  const bpf_insn program[] = {
-      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-       .dst_reg = BPF_REG_0,
-       .src_reg = 0,
-       .off = 0,
-       .imm = verdict},
-      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
-  };
-  const int fd = bpf_prog_load(type, "nfb_calib_empty", "GPL", program, 2, nullptr);
-  if (fd < 0) bpf::ThrowLibbpfError("cannot load the empty calibration program", fd);
-  return ProgramFd(fd);
-}
 
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -72,12 +43,15 @@ Calibration CalibrateProgram(int prog_fd, std::span<const uint8_t> packet, uint3
   if (repeats == 0) throw InputError("calibration: repeats must be at least 1");
   bpf::RouteLibbpfLog();
 
-  const ProgramFd empty = LoadEmptyProgram(ProgramType(prog_fd));
+  // `return TC_ACT_OK` (0) or `return XDP_PASS`, of the calibrated program's type.
+  const bpf_prog_type type = ProgramType(prog_fd);
+  const bpf::VerdictProgram empty(type, type == BPF_PROG_TYPE_XDP ? XDP_PASS : 0,
+                                  "nfb_calib_empty");
   std::vector<double> program_ns;
   std::vector<double> empty_ns;
   for (int round = 0; round < kCalibrationRounds; ++round) {
     program_ns.push_back(bpf::TestRun(prog_fd, packet, repeats).duration_ns);
-    empty_ns.push_back(bpf::TestRun(empty.get(), packet, repeats).duration_ns);
+    empty_ns.push_back(bpf::TestRun(empty.fd(), packet, repeats).duration_ns);
   }
 
   Calibration calibration;

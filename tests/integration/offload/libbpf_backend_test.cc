@@ -4,6 +4,7 @@
 // slot or bucket, and nothing else changes. The dispatcher sits at the ingress of a veth in a
 // scratch namespace (nfbtest-bpfdbk-<pid>, removed at the end); frames are run through it with
 // BPF_PROG_TEST_RUN. Root only; skips otherwise.
+#include "nfb/bpf/verdict_program.h"
 #include "nfb/bpfd/libbpf_backend.h"
 
 #include <fmt/core.h>
@@ -42,16 +43,9 @@ using ::testing::Not;
 
 // `r0 = verdict; exit` as LOAD_BYTECODE sends it.
 std::vector<uint8_t> VerdictBytecode(int32_t verdict) {
-  const bpf_insn insns[] = {
-      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-       .dst_reg = BPF_REG_0,
-       .src_reg = 0,
-       .off = 0,
-       .imm = verdict},
-      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
-  };
+  const std::array<bpf_insn, 2> insns = bpf::VerdictInstructions(verdict);
   std::vector<uint8_t> bytes(sizeof(insns));
-  std::memcpy(bytes.data(), insns, sizeof(insns));
+  std::memcpy(bytes.data(), insns.data(), sizeof(insns));
   return bytes;
 }
 
