@@ -28,8 +28,11 @@ ResultsDir ResultsDir::Create(const fs::path& base, const std::string& scenario,
   ::gmtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-  fs::path root = base / Slug(scenario) / (std::string(stamp) + "-" + run_id);
+  // Absolute, because tools started with another working directory (trafgen runs in its own
+  // output folder) get paths below it.
   std::error_code ec;
+  fs::path root = fs::absolute(base, ec) / Slug(scenario) / (std::string(stamp) + "-" + run_id);
+  if (ec) throw RunError("cannot resolve results directory " + base.string() + ": " + ec.message());
   fs::create_directories(root / "raw", ec);
   if (!ec) fs::create_directories(root / "figures", ec);
   if (ec) throw RunError("cannot create results directory " + root.string() + ": " + ec.message());

@@ -146,6 +146,8 @@ class TrafgenBackend final : public FloodGenerator::Backend {
  public:
   explicit TrafgenBackend(const FloodGeneratorOptions& options)
       : options_(options), report_(ReportFor(options, FloodTool::kTrafgen)) {
+    // trafgen runs with output_dir as its working directory: every path it gets is absolute.
+    options_.output_dir = fs::absolute(options_.output_dir);
     fs::create_directories(options_.output_dir);
     report_.config_path = options_.output_dir / "trafgen.cfg";
     report_.log_path = options_.output_dir / "trafgen.log";

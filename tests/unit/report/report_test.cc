@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "nfb/core/error.h"
 #include "nfb/report/comparison.h"
@@ -133,6 +136,22 @@ TEST(ResultsDir, SlugKeepsNamesReadable) {
   EXPECT_EQ(Slug("domU plain"), "domU-plain");
   EXPECT_EQ(Slug("../etc"), "..-etc");
   EXPECT_EQ(Slug(""), "unnamed");
+}
+
+// Tools may run with another working directory (trafgen in its own folder): a relative results
+// base still gives absolute paths.
+TEST(ResultsDir, RootIsAbsoluteForARelativeBase) {
+  const std::filesystem::path base =
+      std::filesystem::temp_directory_path() / ("nfb-results-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(base);
+  const std::filesystem::path old_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(base);
+  const ResultsDir dir = ResultsDir::Create("relative", "scenario x", "0123456789abcdef");
+  std::filesystem::current_path(old_cwd);
+  EXPECT_TRUE(dir.root().is_absolute()) << dir.root();
+  EXPECT_EQ(dir.root().parent_path().parent_path(), base / "relative");
+  EXPECT_TRUE(std::filesystem::is_directory(dir.root() / "raw"));
+  std::filesystem::remove_all(base);
 }
 
 TEST(PingSummary, ParsesIputilsOutput) {
