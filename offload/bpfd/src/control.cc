@@ -60,6 +60,7 @@ void to_json(json& j, const DomainStatus& s) {
            {"cpu_ns", s.cpu_ns},
            {"cost_ps", s.cost_ps},
            {"method", s.method}};
+  if (s.domid >= 0) j["domid"] = s.domid;
 }
 
 void from_json(const json& j, DomainStatus& s) {
@@ -79,6 +80,7 @@ void from_json(const json& j, DomainStatus& s) {
   s.cpu_ns = j.at("cpu_ns").get<uint64_t>();
   s.cost_ps = j.at("cost_ps").get<uint64_t>();
   s.method = j.at("method").get<std::string>();
+  if (j.contains("domid")) s.domid = j.at("domid").get<int>();
 }
 
 void ValidateDomainSpec(const DomainSpec& spec) {

@@ -174,7 +174,7 @@ void Daemon::UnregisterDomain(const std::string& name) {
   if (it == domains_.end()) throw InputError(fmt::format("domain {} is not registered", name));
   DomainEntry& entry = *it->second;
   if (entry.session) CloseSession(entry, "domain unregistered");
-  Forget(entry.listener_token, entry.listener_fd);
+  if (entry.listener_fd >= 0) Forget(entry.listener_token, entry.listener_fd);
   service_.RemoveDomain(name);
   domains_.erase(it);
   log::Info("domain {} unregistered", name);
@@ -188,6 +188,7 @@ DomainStatus Daemon::Status(const std::string& name) const {
   DomainStatus s;
   s.name = name;
   s.netns = entry.spec.netns;
+  s.domid = entry.spec.domid;
   s.mac = bpf::FormatMac(r.mac);
   s.connected = entry.session != nullptr;
   s.programs = r.programs;
@@ -226,10 +227,18 @@ void Daemon::OnListener(const std::string& domain) {
   } catch (const std::exception& e) {
     log::Error("domain {}: {}", domain, e.what());
   }
-  if (entry.listener->fd() != entry.listener_fd) {
-    Forget(entry.listener_token, entry.listener_fd);
-    entry.listener_fd = entry.listener->fd();
+  // Always registered again: a listener may re-arm with a new descriptor, possibly under the
+  // number of the one it just closed (a vchan server replaced), which epoll no longer watches.
+  Forget(entry.listener_token, entry.listener_fd);
+  entry.listener_token = 0;
+  entry.listener_fd = entry.listener->fd();
+  if (entry.listener_fd >= 0) {
     entry.listener_token = AddToken(entry.listener_fd, EPOLLIN, Token{Kind::kListener, domain, -1});
+  } else {
+    log::Error(
+        "domain {}: its channel could not be re-armed; no new sessions until it is "
+        "registered again",
+        domain);
   }
   if (!channel) return;
   if (entry.session) {

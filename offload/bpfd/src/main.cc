@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,9 +12,13 @@
 #include "nfb/bpfd/daemon.h"
 #include "nfb/bpfd/libbpf_backend.h"
 #include "nfb/bpfd/service.h"
+#include "nfb/bpfd/vchan_transport.h"
+#include "nfb/bpfd/xen_discovery.h"
+#include "nfb/bpfd/xenstore.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/offload/channel.h"
 #include "nfb/offload/client.h"
 
 namespace {
@@ -25,6 +30,7 @@ struct Options {
   std::string socket_name = nfb::offload::proto::kDefaultSocketName;
   std::optional<double> cost_ns;
   std::vector<std::string> domains;
+  bool xenstore = false;
   std::string log_level = "info";
 };
 
@@ -59,6 +65,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--domain", o.domains,
                  "register a domain at start-up: NAME,NETNS,MAC (repeatable)");
+  app.add_flag("--xenstore", o.xenstore,
+               "Xen: serve every guest domain in XenStore over its own vchan, registering and "
+               "unregistering domains as they come and go (MAC from dom0's vif backend)");
   app.add_option("--max-programs", o.quotas.max_programs, "per-domain program quota")
       ->capture_default_str();
   app.add_option("--max-maps", o.quotas.max_maps, "per-domain map quota")->capture_default_str();
@@ -100,16 +109,55 @@ int main(int argc, char** argv) {
     nfb::InterruptScope interrupts;
     std::vector<nfb::bpfd::DomainSpec> domains;
     for (const std::string& text : o.domains) domains.push_back(ParseDomainOption(text));
+    // Checked before the dispatcher is touched: a --xenstore without Xen fails at once.
+    std::unique_ptr<nfb::bpfd::XenStore> xenstore;
+    if (o.xenstore) {
+      if (!nfb::bpfd::VchanAvailable()) {
+        throw nfb::PrerequisiteError(
+            "--xenstore: this bpfd was built without libxenvchan (install libxen-dev and rebuild)");
+      }
+      xenstore = nfb::bpfd::OpenXenStore();
+    }
     // Order matters for teardown too: the daemon (sessions) goes first, then the service (the
     // domains' programs and slots), then the backend (the dispatcher and its attachment).
     nfb::bpfd::LibbpfBackend backend(o.backend, nfb::bpfd::MakeOffloadVerifier());
     nfb::bpfd::OffloadService service(backend, o.quotas);
     nfb::bpfd::Daemon daemon(service, nfb::bpfd::DefaultListenerFactory(o.socket_name), o.daemon);
     for (const auto& spec : domains) daemon.RegisterDomain(spec);
-    nfb::log::Info("bpfd ready: control socket {}, guests connect to @{} in their netns",
-                   o.daemon.control_path, o.socket_name);
+    nfb::bpfd::DaemonRegistry registry(daemon);
+    std::optional<nfb::bpfd::XenStoreDiscovery> discovery;
+    bool xenstore_lost = false;
+    if (xenstore) {
+      discovery.emplace(*xenstore, registry);
+      discovery->Start();
+      daemon.AddWatch(xenstore->fd(), [&] {
+        try {
+          discovery->OnEvents();
+        } catch (const std::bad_alloc&) {
+          throw;
+        } catch (const std::exception& e) {
+          // Without XenStore bpfd can no longer tell guests coming and going: stop.
+          nfb::log::Error("bpfd: XenStore: {}; stopping", e.what());
+          xenstore_lost = true;
+          daemon.Stop();
+        }
+      });
+      nfb::log::Info(
+          "bpfd ready: control socket {}, {} guest domain(s) from XenStore; guests "
+          "connect over the vchan published at /local/domain/<domid>/{}",
+          o.daemon.control_path, discovery->registered().size(),
+          nfb::offload::proto::kDefaultVchanPath);
+    } else {
+      nfb::log::Info("bpfd ready: control socket {}, guests connect to @{} in their netns",
+                     o.daemon.control_path, o.socket_name);
+    }
     daemon.Run();
     nfb::log::Info("bpfd stopping: removing every domain's programs and the dispatcher");
+    if (discovery) {
+      daemon.RemoveWatch(xenstore->fd());
+      discovery->UnregisterAll();
+    }
+    if (xenstore_lost) return static_cast<int>(nfb::ExitCode::kRunFailed);
   } catch (const nfb::Error& e) {
     nfb::log::Error("bpfd: {}", e.what());
     return static_cast<int>(e.code());

@@ -3,13 +3,15 @@
 
 #include "nfb/bpfd/vchan_transport.h"
 #include "nfb/core/error.h"
+#include "nfb/offload/channel.h"
 
 namespace nfb::bpfd {
 
 bool VchanAvailable() { return false; }
 
 std::string VchanXenStorePath(int domid) {
-  return fmt::format("/local/domain/{}/data/xenbpf", domid);
+  // Where the guest's libxenbpf looks by default ("vchan:" = data/xenbpf in its own home).
+  return fmt::format("/local/domain/{}/{}", domid, offload::proto::kDefaultVchanPath);
 }
 
 std::unique_ptr<Listener> ListenVchan(int domid, const std::string&) {

@@ -8,10 +8,12 @@ extern "C" {
 #include <fmt/core.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <utility>
 
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/offload/channel.h"
 
 namespace nfb::bpfd {
 namespace {
@@ -79,8 +81,10 @@ class VchanListener : public Listener {
   VchanListener(int domid, std::string xs_path) : domid_(domid), xs_path_(std::move(xs_path)) {
     Arm();
   }
-  int fd() const override { return libxenvchan_fd_for_select(waiting_.get()); }
+  // -1 once re-arming failed (the domain went away): the daemon then stops watching it.
+  int fd() const override { return waiting_ ? libxenvchan_fd_for_select(waiting_.get()) : -1; }
   std::unique_ptr<Channel> Accept() override {
+    if (!waiting_) return nullptr;
     libxenvchan_wait(waiting_.get());
     // A server's peer state: 2 = no client yet, 1 = connected, 0 = the client left again.
     const int state = libxenvchan_is_open(waiting_.get());
@@ -89,6 +93,11 @@ class VchanListener : public Listener {
       Arm();
       return nullptr;
     }
+    // The XenStore entries now belong to the server that re-arms below: libxenvchan_close of a
+    // server removes its xs_path, so the session's vchan must forget it, or closing the session
+    // would unpublish the listener and the guest could never connect again.
+    std::free(waiting_->xs_path);
+    waiting_->xs_path = nullptr;
     auto channel = std::make_unique<VchanChannel>(std::move(waiting_), Describe());
     Arm();
     return channel;
@@ -99,6 +108,10 @@ class VchanListener : public Listener {
 
  private:
   void Arm() {
+    // The old server first: its close removes the XenStore entries the new one writes.
+    waiting_.reset();
+    // Writes <xs_path>/ring-ref and <xs_path>/event-channel, owned by dom0 and readable by the
+    // guest only; the grants and the unbound event channel are for `domid_` alone.
     waiting_.reset(
         libxenvchan_server_init(nullptr, domid_, xs_path_.c_str(), kRingBytes, kRingBytes));
     if (!waiting_) {
@@ -117,7 +130,8 @@ class VchanListener : public Listener {
 bool VchanAvailable() { return true; }
 
 std::string VchanXenStorePath(int domid) {
-  return fmt::format("/local/domain/{}/data/xenbpf", domid);
+  // Where the guest's libxenbpf looks by default ("vchan:" = data/xenbpf in its own home).
+  return fmt::format("/local/domain/{}/{}", domid, offload::proto::kDefaultVchanPath);
 }
 
 std::unique_ptr<Listener> ListenVchan(int domid, const std::string& xs_path) {

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "nfb/offload/channel.h"
 #include "nfb/offload/client.h"
 #include "nfb/offload/protocol.h"
 
@@ -40,7 +41,6 @@ static_assert(std::string_view(XENBPF_DEFAULT_CHANNEL) == proto::kDefaultSocketN
 namespace {
 
 constexpr std::chrono::milliseconds kDefaultTimeout{30'000};
-constexpr std::string_view kVchanPrefix = "vchan:";
 
 // Messages of calls that had no handle to keep them in (failed connects, NULL handles).
 thread_local std::string t_no_handle_message;
@@ -189,25 +189,19 @@ int xenbpf_connect(const char* channel, xenbpf** out) {
   if (out == nullptr) return NoHandle(-EINVAL, "xenbpf_connect: out is NULL");
   *out = nullptr;
   try {
-    std::string name;
-    if (channel != nullptr) {
-      name = channel;
-    } else if (const char* env = std::getenv(XENBPF_CHANNEL_ENV); env != nullptr && *env != '\0') {
-      name = env;
-    } else {
-      name = XENBPF_DEFAULT_CHANNEL;
-    }
-    if (std::string_view(name).substr(0, kVchanPrefix.size()) == kVchanPrefix) {
-      return NoHandle(-EPROTONOSUPPORT,
-                      fmt::format("channel '{}': the vchan transport is not built into this "
-                                  "libxenbpf yet",
-                                  name));
-    }
-    const std::string socket = !name.empty() && name.front() == '@' ? name.substr(1) : name;
-    if (socket.empty()) return NoHandle(-EINVAL, "the channel name is empty");
-
     auto handle = std::make_unique<xenbpf>();
-    proto::Status s = handle->client.ConnectAbstract(socket);
+    proto::ChannelAddress address;
+    proto::Status s;
+    const char* env = std::getenv(XENBPF_CHANNEL_ENV);
+    if (channel != nullptr || (env != nullptr && *env != '\0')) {
+      s = proto::ParseChannel(channel != nullptr ? channel : env, &address);
+      if (!s.ok()) return NoHandle(s.code, std::move(s.message));
+      s = proto::ConnectChannel(address, &handle->client);
+    } else {
+      // Unset: the abstract socket, and on a Xen guest where nobody listens there, the vchan
+      // bpfd publishes in the guest's XenStore home (docs/libxenbpf.md, "Channels").
+      s = proto::ConnectDefaultChannel(&handle->client, &address);
+    }
     if (!s.ok()) {
       return NoHandle(s.code, fmt::format("cannot connect to bpfd: {} (is this domain "
                                           "registered with bpfd?)",
@@ -218,7 +212,8 @@ int xenbpf_connect(const char* channel, xenbpf** out) {
     proto::OwnedReply reply;
     s = handle->Transact(proto::StatsRequest{}, &reply);
     if (!s.ok()) {
-      return NoHandle(s.code, fmt::format("bpfd at @{}: {}", socket, s.message));
+      return NoHandle(s.code,
+                      fmt::format("bpfd at {}: {}", proto::DescribeChannel(address), s.message));
     }
     t_no_handle_message.clear();
     *out = handle.release();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -19,26 +20,92 @@ Status Errno(int err, const std::string& what) {
   return Status::Error(err, what + ": " + std::strerror(err));
 }
 
+// Milliseconds left until `deadline` for poll (-1: no deadline), floored like the deadline checks.
+int PollTimeoutMs(ClientStream::Deadline deadline) {
+  if (deadline == ClientStream::Deadline::max()) return -1;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now())
+                        .count();
+  return static_cast<int>(std::clamp<int64_t>(left, 0, INT_MAX));
+}
+
+class SocketClientStream : public ClientStream {
+ public:
+  explicit SocketClientStream(int fd) : fd_(fd) {}
+  SocketClientStream(const SocketClientStream&) = delete;
+  SocketClientStream& operator=(const SocketClientStream&) = delete;
+  ~SocketClientStream() override { ::close(fd_); }
+
+  int fd() const override { return fd_; }
+
+  Status WriteAll(std::span<const uint8_t> data, Deadline /*deadline*/) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        // The same code whether the peer's close is noticed on send or on receive.
+        if (errno == EPIPE || errno == ECONNRESET) {
+          return Status::Error(ECONNRESET, "bpfd closed the connection");
+        }
+        return Errno(errno, "send");
+      }
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status ReadSome(std::span<uint8_t> buffer, size_t* n, Deadline deadline) override {
+    for (;;) {
+      const int timeout = PollTimeoutMs(deadline);
+      if (timeout == 0) return Status::Error(ETIMEDOUT, "no reply within the timeout");
+      pollfd pfd{fd_, POLLIN, 0};
+      const int ready = ::poll(&pfd, 1, timeout);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        return Errno(errno, "poll");
+      }
+      if (ready == 0) continue;
+      const ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
+      if (got < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        if (errno == ECONNRESET) return Status::Error(ECONNRESET, "bpfd closed the connection");
+        return Errno(errno, "recv");
+      }
+      if (got == 0) return Status::Error(ECONNRESET, "bpfd closed the connection");
+      *n = static_cast<size_t>(got);
+      return Status::Ok();
+    }
+  }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
+std::unique_ptr<ClientStream> SocketStream(int fd) {
+  return std::make_unique<SocketClientStream>(fd);
+}
+
+BlockingClient::BlockingClient(int fd) {
+  if (fd >= 0) stream_ = SocketStream(fd);
+}
+
 BlockingClient::BlockingClient(BlockingClient&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), next_id_(other.next_id_) {}
+    : stream_(std::move(other.stream_)), next_id_(other.next_id_) {}
 
 BlockingClient& BlockingClient::operator=(BlockingClient&& other) noexcept {
   if (this != &other) {
-    Close();
-    fd_ = std::exchange(other.fd_, -1);
+    stream_ = std::move(other.stream_);
     next_id_ = other.next_id_;
   }
   return *this;
 }
 
-BlockingClient::~BlockingClient() { Close(); }
+BlockingClient::~BlockingClient() = default;
 
-void BlockingClient::Close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void BlockingClient::Close() { stream_.reset(); }
 
 Status BlockingClient::ConnectAbstract(const std::string& name) {
   Close();
@@ -59,55 +126,27 @@ Status BlockingClient::ConnectAbstract(const std::string& name) {
     ::close(fd);
     return Errno(err, "connect to @" + name);
   }
-  fd_ = fd;
+  stream_ = SocketStream(fd);
   return Status::Ok();
 }
 
 Status BlockingClient::SendRaw(const std::vector<uint8_t>& bytes) {
-  if (fd_ < 0) return Status::Error(ENOTCONN, "not connected");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      // The same code whether the peer's close is noticed on send or on receive.
-      if (errno == EPIPE || errno == ECONNRESET) {
-        return Status::Error(ECONNRESET, "bpfd closed the connection");
-      }
-      return Errno(errno, "send");
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+  if (!stream_) return Status::Error(ENOTCONN, "not connected");
+  return stream_->WriteAll(bytes, ClientStream::Deadline::max());
 }
 
 Status BlockingClient::ReceiveReply(OwnedReply* out, std::chrono::milliseconds timeout) {
-  if (fd_ < 0) return Status::Error(ENOTCONN, "not connected");
+  if (!stream_) return Status::Error(ENOTCONN, "not connected");
   FrameDecoder decoder;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   uint8_t byte_buffer[4096];
   while (!decoder.HasFrame()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return Status::Error(ETIMEDOUT, "no reply within the timeout");
-    pollfd pfd{fd_, POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return Errno(errno, "poll");
-    }
-    if (ready == 0) continue;
-    // Read no further than the current frame, so bytes of a following reply stay in the socket.
+    // Read no further than the current frame, so bytes of a following reply stay in the stream.
     const size_t want = std::min(sizeof(byte_buffer), decoder.needed());
-    const ssize_t n = ::recv(fd_, byte_buffer, want, 0);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      if (errno == ECONNRESET) return Status::Error(ECONNRESET, "bpfd closed the connection");
-      return Errno(errno, "recv");
-    }
-    if (n == 0) return Status::Error(ECONNRESET, "bpfd closed the connection");
-    std::span<const uint8_t> input(byte_buffer, static_cast<size_t>(n));
-    decoder.Feed(input);
+    size_t n = 0;
+    Status s = stream_->ReadSome(std::span(byte_buffer, want), &n, deadline);
+    if (!s.ok()) return s;
+    decoder.Feed(std::span<const uint8_t>(byte_buffer, n));
     if (decoder.failed()) return decoder.status();
   }
   const std::span<const uint8_t> body = decoder.Body();
@@ -121,9 +160,10 @@ Status BlockingClient::Call(Request request, OwnedReply* out, std::chrono::milli
   std::vector<uint8_t> frame;
   Status s = EncodeRequest(request, &frame);
   if (!s.ok()) return s;
-  s = SendRaw(frame);
-  if (!s.ok()) return s;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!stream_) return Status::Error(ENOTCONN, "not connected");
+  s = stream_->WriteAll(frame, deadline);
+  if (!s.ok()) return s;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

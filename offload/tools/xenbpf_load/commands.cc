@@ -417,9 +417,12 @@ Exit Hold(::xenbpf* h, const Output& out, Failure* failure) {
     }
     if (fds[0].revents != 0) break;  // a signal: disconnect
     if (fds[1].revents != 0) {
-      // bpfd never speaks unasked: this is the end of the session. A request reports why.
+      // bpfd never speaks unasked: this is the end of the session, and a request reports why.
+      // Except on a vchan, whose event channel can also wake for a notification whose data was
+      // already read: a request that succeeds means the session is alive.
       struct xenbpf_stats s {};
       const int rc = xenbpf_stats(h, &s);
+      if (rc == 0) continue;
       failure->code = kRefused;
       failure->message = fmt::format("bpfd ended the session: {} ({})", xenbpf_errmsg(h),
                                      std::strerror(rc < 0 ? -rc : ECONNRESET));

@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
   nfb::xenbpf_load::Output out;
   nfb::xenbpf_load::Command command;
   app.add_option("--channel", channel,
-                 "bpfd's channel: abstract socket name, default $" XENBPF_CHANNEL_ENV
-                 " or " XENBPF_DEFAULT_CHANNEL);
+                 "bpfd's channel: an abstract socket name, or vchan:[XENSTORE_PATH] on Xen; "
+                 "default $" XENBPF_CHANNEL_ENV ", else @" XENBPF_DEFAULT_CHANNEL
+                 " and, on a Xen guest where nobody listens there, vchan:data/xenbpf");
   app.add_option("--timeout-ms", timeout_ms, "wait this long for each reply (default 30000)");
   app.add_flag("--json", out.json, "print results as JSON, one object per line");
   nfb::xenbpf_load::AddCommands(app, command, /*line=*/false);

@@ -63,7 +63,8 @@ extern "C" {
 
 /* The environment variable naming the channel when xenbpf_connect() is given NULL. */
 #define XENBPF_CHANNEL_ENV "XENBPF_CHANNEL"
-/* The default channel: the abstract Unix socket "@xenbpf" in the caller's network namespace. */
+/* The default channel: the abstract Unix socket "@xenbpf" in the caller's network namespace
+ * (and, on a Xen guest where nobody listens there, the vchan "vchan:data/xenbpf"). */
 #define XENBPF_DEFAULT_CHANNEL "xenbpf"
 
 /* One connection to bpfd. Opaque. */
@@ -95,14 +96,18 @@ struct xenbpf_stats {
  * Connects to bpfd. `channel` names the channel: NULL means the environment variable
  * XENBPF_CHANNEL, or if that is unset or empty, XENBPF_DEFAULT_CHANNEL. On the netns platform a
  * channel is an abstract Unix socket name, with or without a leading '@' ("xenbpf", "@xenbpf").
- * Names starting with "vchan:" are reserved for the Xen transport, not built yet.
+ * On Xen, "vchan:" is the vchan bpfd (--xenstore) serves for this domain, published in XenStore
+ * at data/xenbpf of the domain's home, and "vchan:PATH" one published at PATH. With neither a
+ * channel nor the variable, the socket "xenbpf" is tried first and, if nobody listens there and
+ * XenStore answers (a Xen domain), the vchan at data/xenbpf.
  *
  * Before returning, the connection is checked with one request, so a refused session is
  * reported here rather than by the first real call. On success stores a new handle in *out and
  * returns 0. On failure stores NULL and returns: -EINVAL (bad arguments or channel name),
  * -ECONNREFUSED or -ENOENT (no bpfd serves that channel in this namespace: not registered),
- * -EBUSY (another connection of this domain is open), -ETIMEDOUT, -EPROTONOSUPPORT, or another
- * negative errno; xenbpf_errmsg(NULL) then says why.
+ * -EBUSY (another connection of this domain is open), -ETIMEDOUT, -EPROTONOSUPPORT (a vchan in
+ * a library built without libxenvchan), -ENODEV (a vchan where XenStore is not reachable), or
+ * another negative errno; xenbpf_errmsg(NULL) then says why.
  */
 XENBPF_API int xenbpf_connect(const char *channel, struct xenbpf **out);
 
@@ -125,7 +130,9 @@ XENBPF_API const char *xenbpf_errmsg(const struct xenbpf *h);
  * A descriptor for poll()/epoll that becomes readable when bpfd ends the session on its own
  * (bpfd stopped, the domain was unregistered): between calls bpfd never sends anything else.
  * Only watch it; never read, write or close it. The next call then fails and xenbpf_errmsg()
- * says why. Returns -1 for NULL or a connection already found lost.
+ * says why. Over a vchan it is the event channel, which can also wake, rarely, for a
+ * notification whose data a call already read: if the next call succeeds, the session is alive.
+ * Returns -1 for NULL or a connection already found lost.
  */
 XENBPF_API int xenbpf_fd(const struct xenbpf *h);
 

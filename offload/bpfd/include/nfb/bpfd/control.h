@@ -1,7 +1,7 @@
 // bpfd's control socket: dom0 only (a filesystem path, mode 0600), one JSON object per line in
 // each direction. The harness registers and unregisters domains here on the netns platform (on
-// Xen a XenStore watcher will do the same through Daemon::RegisterDomain) and reads per-domain
-// accounting. docs/bpfd.md lists the commands.
+// Xen, bpfd --xenstore does the same through Daemon::RegisterDomain, see xen_discovery.h) and
+// reads per-domain accounting. docs/bpfd.md lists the commands.
 //
 //   -> {"cmd":"register","name":"domu1","netns":"nfb1a2b3c-domu1","mac":"02:00:00:00:01:01"}
 //   <- {"ok":true}
@@ -37,6 +37,7 @@ struct DomainStatus {
   std::string name;
   std::string netns;
   std::string mac;
+  int domid = -1;          // Xen domain id, -1 on the netns platform ("domid" only when set)
   bool connected = false;  // a client session is open
   uint32_t programs = 0;
   uint32_t maps = 0;

@@ -50,7 +50,8 @@ class Listener {
  public:
   virtual ~Listener() = default;
   // Watched for readability; may change after Accept() (a vchan server re-arms with a new event
-  // channel), so the owner re-reads it after every Accept().
+  // channel, possibly under the old descriptor's number), so the owner registers it again after
+  // every Accept(). -1 when the listener can no longer accept (it failed to re-arm).
   virtual int fd() const = 0;
   // Called when fd() is readable: the next session, or nullptr if none is ready (spurious
   // wake-up, a client that went away before it was accepted). Throws RunError on a failure that
