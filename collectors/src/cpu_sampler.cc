@@ -429,6 +429,7 @@ std::unique_ptr<CpuSampler> CpuSampler::Start(CpuSamplerOptions options) {
   long hz = sysconf(_SC_CLK_TCK);
   sampler->params_.user_hz = hz > 0 ? hz : 100;
   sampler->report_.user_hz = sampler->params_.user_hz;
+  sampler->report_.method = std::string(sampler->Method());
   InterruptFd();  // created here, where a failure can still be thrown to the caller
   sampler->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (sampler->wake_fd_ < 0) ThrowSystemError("eventfd", errno);

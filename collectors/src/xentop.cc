@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 
 #include "nfb/core/error.h"
 
@@ -124,9 +125,17 @@ std::optional<XentopDomain> XentopParser::ParseDomain(std::string_view line) con
   return d;
 }
 
-void XentopParser::AddLine(std::string_view line) {
+void XentopParser::AddLine(std::string_view line) { AddLine(line, kNotMeasured); }
+
+void XentopParser::AddLine(std::string_view line, double t_s) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  if (ParseHeader(line)) return;
+  if (ParseHeader(line)) {
+    if (options_.header_starts_frame) {
+      CloseFrame();
+      current_.t_s = t_s;
+    }
+    return;
+  }
   if (columns_.empty() || Trim(line).empty()) {
     ++skipped_lines_;
     return;
@@ -147,11 +156,15 @@ void XentopParser::AddLine(std::string_view line) {
   bool repeated = std::any_of(current_.domains.begin(), current_.domains.end(),
                               [&](const XentopDomain& x) { return x.name == d->name; });
   if (repeated) CloseFrame();
+  if (current_.domains.empty() && std::isnan(current_.t_s)) current_.t_s = t_s;
   current_.domains.push_back(std::move(*d));
 }
 
 void XentopParser::CloseFrame() {
-  if (current_.domains.empty()) return;
+  if (current_.domains.empty()) {
+    current_.t_s = kNotMeasured;  // a header without domains opens nothing
+    return;
+  }
   current_.index = next_index_++;
   done_.push_back(std::move(current_));
   current_ = XentopFrame{};
@@ -196,24 +209,68 @@ std::string MapXentopName(const std::string& shown, const std::vector<std::strin
   return shown;
 }
 
+XentopRowBuilder::XentopRowBuilder(XentopRowOptions options) : options_(std::move(options)) {}
+
+std::vector<CpuSeriesRow> XentopRowBuilder::Add(const XentopFrame& f) {
+  std::vector<CpuSeriesRow> rows;
+  const double t = std::isnan(f.t_s) ? f.index * options_.delay_s : f.t_s;
+  double interval = options_.delay_s;
+  if (have_previous_ && !std::isnan(f.t_s) && !std::isnan(previous_t_s_) && f.t_s > previous_t_s_) {
+    interval = f.t_s - previous_t_s_;
+  }
+  for (const XentopDomain& d : f.domains) {
+    // xentop matches a domain with the previous frame by domain id; names are what batch output
+    // shows, and a name is unique among live domains, so a name missing from the previous frame
+    // is a domain xentop had no sample of either.
+    auto previous = std::find_if(previous_.begin(), previous_.end(),
+                                 [&](const auto& p) { return p.first == d.name; });
+    CpuSeriesRow r;
+    const std::string xen_name = MapXentopName(d.name, options_.domains);
+    const auto renamed = options_.rename.find(xen_name);
+    r.domain = renamed == options_.rename.end() ? xen_name : renamed->second;
+    const bool no_cpu_percent = !have_previous_ || previous == previous_.end();
+    if (no_cpu_percent && !options_.include_first_frame) {
+      ++left_out_;
+      continue;
+    }
+    if (!have_previous_) {
+      AddFlag(r.flags, "first_frame");
+    } else if (previous == previous_.end()) {
+      AddFlag(r.flags, "domain_appeared");
+    } else if (d.cpu_s < previous->second) {
+      AddFlag(r.flags, "counter_reset");
+    }
+    r.t_s = t;
+    r.interval_s = interval;
+    r.kind = CpuRowKind::kDomain;
+    r.cpu_percent = d.cpu_percent;
+    if (d.vcpus) r.capacity_percent = 100.0 * *d.vcpus;
+    r.cpu_total_s = static_cast<double>(d.cpu_s);
+    if (options_.flag_unknown_domains && xen_name != "dom0" &&
+        std::find(options_.domains.begin(), options_.domains.end(), xen_name) ==
+            options_.domains.end()) {
+      AddFlag(r.flags, "not_in_scenario");
+    }
+    if (options_.dom0_includes_external_hosts && r.domain == "dom0") {
+      AddFlag(r.flags, "includes_external_hosts");
+    }
+    rows.push_back(std::move(r));
+  }
+  previous_.clear();
+  for (const XentopDomain& d : f.domains) previous_.emplace_back(d.name, d.cpu_s);
+  have_previous_ = true;
+  previous_t_s_ = f.t_s;
+  return rows;
+}
+
 std::vector<CpuSeriesRow> XentopRows(const std::vector<XentopFrame>& frames,
                                      const XentopRowOptions& options) {
+  XentopRowBuilder builder(options);
   std::vector<CpuSeriesRow> rows;
   for (const XentopFrame& f : frames) {
-    if (f.index == 0 && !options.include_first_frame) continue;
-    double t = std::isnan(f.t_s) ? f.index * options.delay_s : f.t_s;
-    for (const XentopDomain& d : f.domains) {
-      CpuSeriesRow r;
-      r.t_s = t;
-      r.interval_s = options.delay_s;
-      r.domain = MapXentopName(d.name, options.domains);
-      r.kind = CpuRowKind::kDomain;
-      r.cpu_percent = d.cpu_percent;
-      if (d.vcpus) r.capacity_percent = 100.0 * *d.vcpus;
-      r.cpu_total_s = static_cast<double>(d.cpu_s);
-      if (f.index == 0) AddFlag(r.flags, "first_frame");
-      rows.push_back(std::move(r));
-    }
+    std::vector<CpuSeriesRow> more = builder.Add(f);
+    rows.insert(rows.end(), std::make_move_iterator(more.begin()),
+                std::make_move_iterator(more.end()));
   }
   return rows;
 }

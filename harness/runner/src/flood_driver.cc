@@ -10,12 +10,14 @@
 #include <optional>
 
 #include "nfb/collectors/cpu_sampler.h"
+#include "nfb/collectors/domain_cpu_sampler.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
 #include "nfb/workloads/cpu_benchmark.h"
 #include "nfb/workloads/flood_generator.h"
 #include "nfb/workloads/iperf3.h"
+#include "nfb/runner/cpu_sampling.h"
 #include "nfb/workloads/udp_sink.h"
 #include "packet_counters.h"
 #include "workload_driver.h"
@@ -73,8 +75,11 @@ class FloodDriver : public WorkloadDriver {
 
   void Prepare(platform::Platform& platform, const report::ResultsDir& /*dir*/) override {
     if (s_.cpu_sampling.enabled) {
-      cpu_sources_ = collectors::CpuSourcesFromPlatformDescription(platform.Describe());
-      cpu_accounting_ = collectors::ToJson(collectors::ProbeCpuAccounting());
+      sampling_.emplace(DomainCpuSampling::ForPlatform(platform, s_.topology));
+      // The host kernel's CPU accounting matters only where the harness computes CPU itself.
+      if (sampling_->Method() == "netns") {
+        cpu_accounting_ = collectors::ToJson(collectors::ProbeCpuAccounting());
+      }
     }
     generator_ = scenario::ToString(
         flood_.attack.generator == scenario::GeneratorKind::kAuto
@@ -85,13 +90,11 @@ class FloodDriver : public WorkloadDriver {
   void MeasureStep(StepContext& step) override;
 
   void AddContext(json& context) const override {
-    json sources = json::array();
-    for (const auto& source : cpu_sources_) sources.push_back(collectors::ToJson(source));
-    context["flood"] = {{"generator", generator_},
-                        {"cpu_sampling", {{"enabled", s_.cpu_sampling.enabled},
-                                          {"interval_s", s_.cpu_sampling.interval_s},
-                                          {"accounting", cpu_accounting_},
-                                          {"sources", sources}}}};
+    json sampling = sampling_ ? sampling_->Describe() : json::object();
+    sampling["enabled"] = s_.cpu_sampling.enabled;
+    sampling["interval_s"] = s_.cpu_sampling.interval_s;
+    sampling["accounting"] = cpu_accounting_;
+    context["flood"] = {{"generator", generator_}, {"cpu_sampling", sampling}};
   }
 
  private:
@@ -106,7 +109,7 @@ class FloodDriver : public WorkloadDriver {
 
   const scenario::Scenario& s_;
   const scenario::UdpFloodWorkload& flood_;
-  std::vector<collectors::CpuSource> cpu_sources_;
+  std::optional<DomainCpuSampling> sampling_;  // when the scenario samples CPU
   json cpu_accounting_;
   std::string generator_;
 };
@@ -155,13 +158,13 @@ void FloodDriver::MeasureStep(StepContext& step) {
   const int domid = s_.topology.FindGuest(config.target)->domid;
   PacketCounterSnapshot counters_before =
       ReadPacketCounters(step.platform, config.target, domid, flood_.attack.from);
-  std::unique_ptr<collectors::CpuSampler> sampler;
-  if (s_.cpu_sampling.enabled) {
-    collectors::CpuSamplerOptions options;
-    options.sources = cpu_sources_;
+  std::unique_ptr<collectors::DomainCpuSampler> sampler;
+  if (sampling_) {
+    DomainCpuSamplingOptions options;
     options.interval = std::chrono::milliseconds(
         static_cast<int64_t>(std::llround(s_.cpu_sampling.interval_s * 1000)));
-    sampler = collectors::CpuSampler::Start(options);
+    options.raw_dir = step.raw;
+    sampler = sampling_->Start(options);
   }
   NicRateSampler nic_rate(step.platform.Dom0Netns(), step.platform.Dom0NicInterface());
 
@@ -252,10 +255,7 @@ void FloodDriver::MeasureStep(StepContext& step) {
   if (sampler) {
     collectors::CpuSamplerReport cpu = sampler->Stop();
     step.record.cpu.push_back({{config.name, std::to_string(step.repetition)}, cpu.rows});
-    step.step["cpu_sampler"] = {{"intervals", cpu.intervals},
-                                {"late_readings", cpu.late_readings},
-                                {"thread_cpu_s", cpu.thread_cpu_s},
-                                {"stopped_by_interrupt", cpu.stopped_by_interrupt}};
+    step.step["cpu_sampler"] = collectors::SummaryJson(cpu);
   }
   json sink_report = sink ? sink->Stop() : json(nullptr);
   PacketCounterSnapshot counters_after =

@@ -190,6 +190,144 @@ TEST(XentopParseTest, Incremental) {
   EXPECT_EQ(frames[0].index, 1);
 }
 
+// The live reader's mode: a header ends the frame before it, and a frame takes its header's time.
+TEST(XentopParseTest, HeaderStartsFrameWithItsTime) {
+  XentopParser p(XentopParserOptions{true});
+  EXPECT_FALSE(p.seen_header());
+  p.AddLine(kHeader, 10.0);
+  EXPECT_TRUE(p.seen_header());
+  p.AddLine(kDom0, 10.1);
+  p.AddLine(kDomu1, 10.2);
+  EXPECT_EQ(p.pending_domains(), 2u);
+  p.AddLine(kHeader, 11.0);  // closes frame 0 although no name came again
+  p.AddLine(kDom0, 11.3);
+  std::vector<XentopFrame> frames = p.TakeFrames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_DOUBLE_EQ(frames[0].t_s, 10.0);
+  p.AddLine(kHeader, 12.0);  // domu1 gone: frame 1 holds dom0 only
+  p.CloseFrame();            // a header alone makes no frame
+  frames = p.TakeFrames();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_DOUBLE_EQ(frames[0].t_s, 11.0);
+  EXPECT_EQ(frames[0].domains.size(), 1u);
+  EXPECT_EQ(frames[0].index, 1);
+}
+
+// Output captured in the Xen lab (xen_setup/lab/selftest): xentop 4.17 under QEMU/TCG.
+TEST(XentopParseTest, RealCaptureFromTheLab) {
+  std::ifstream in(std::string(NFB_SOURCE_DIR) + "/tests/data/xentop/xentop_4.17_lab.txt");
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  XentopParseResult r = ParseXentopBatch(text.str());
+  EXPECT_EQ(r.malformed_lines, 0);
+  ASSERT_EQ(r.frames.size(), 3u);
+  XentopRowOptions o;
+  o.domains = {"selftest1"};
+  std::vector<CpuSeriesRow> rows = XentopRows(r.frames, o);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].domain, "dom0");
+  EXPECT_DOUBLE_EQ(rows[0].cpu_percent, 11.0);
+  EXPECT_DOUBLE_EQ(rows[0].capacity_percent, 200.0);  // dom0_max_vcpus=2
+  EXPECT_EQ(rows[1].domain, "selftest1");
+  EXPECT_DOUBLE_EQ(rows[3].cpu_percent, 2.4);
+  EXPECT_DOUBLE_EQ(rows[3].cpu_total_s, 16.0);
+}
+
+// The sampler's own invocation (-f) in the lab, a guest running a busy loop.
+TEST(XentopParseTest, RealCaptureOfABusyGuest) {
+  std::ifstream in(std::string(NFB_SOURCE_DIR) +
+                   "/tests/data/xentop/xentop_4.17_lab_busy_guest.txt");
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  XentopParseResult r = ParseXentopBatch(text.str());
+  EXPECT_EQ(r.malformed_lines, 0);
+  EXPECT_EQ(r.skipped_lines, 0);
+  ASSERT_EQ(r.frames.size(), 10u);
+  XentopRowOptions o;
+  o.domains = {"xtsample1"};
+  std::vector<CpuSeriesRow> rows = XentopRows(r.frames, o);
+  ASSERT_EQ(rows.size(), 18u);
+  for (const CpuSeriesRow& row : rows) {
+    if (row.domain != "xtsample1") continue;
+    EXPECT_GE(row.cpu_percent, 94.0);
+    EXPECT_LE(row.cpu_percent, 100.0);
+  }
+}
+
+XentopFrame Frame(int index, std::vector<std::pair<std::string, uint64_t>> domains,
+                  double t_s = kNotMeasured) {
+  XentopFrame f;
+  f.index = index;
+  f.t_s = t_s;
+  for (auto& [name, cpu_s] : domains) {
+    XentopDomain d;
+    d.name = name;
+    d.cpu_s = cpu_s;
+    d.cpu_percent = 50;
+    d.vcpus = 1;
+    f.domains.push_back(d);
+  }
+  return f;
+}
+
+// A domain without a sample in the previous frame has xentop's 0.0, not a CPU(%).
+TEST(XentopRowsTest, DomainsAppearingAndDisappearing) {
+  std::vector<XentopFrame> frames = {
+      Frame(0, {{"Domain-0", 10}}), Frame(1, {{"Domain-0", 11}, {"domu1", 5}}),
+      Frame(2, {{"Domain-0", 12}, {"domu1", 6}}), Frame(3, {{"Domain-0", 13}}),
+      Frame(4, {{"Domain-0", 14}, {"domu1", 1}})};
+  XentopRowOptions o;
+  o.domains = {"domu1"};
+  std::vector<CpuSeriesRow> rows = XentopRows(frames, o);
+  std::vector<std::string> got;
+  for (const CpuSeriesRow& r : rows) got.push_back(r.domain + "@" + std::to_string(int(r.t_s)));
+  EXPECT_THAT(got, ::testing::ElementsAre("dom0@1", "dom0@2", "domu1@2", "dom0@3", "dom0@4"));
+  XentopRowBuilder builder(o);
+  for (const XentopFrame& f : frames) builder.Add(f);
+  EXPECT_EQ(builder.left_out(), 3);  // frame 0, domu1 in frames 1 and 4
+
+  o.include_first_frame = true;
+  rows = XentopRows(frames, o);
+  ASSERT_EQ(rows.size(), 8u);
+  EXPECT_EQ(rows[0].flags, "first_frame");
+  EXPECT_EQ(rows[2].flags, "domain_appeared");
+  EXPECT_EQ(rows[7].flags, "domain_appeared");  // back after a gap: a new domain id for xentop
+}
+
+TEST(XentopRowsTest, CpuSecondsGoingDownIsACounterReset) {
+  std::vector<XentopFrame> frames = {Frame(0, {{"domu1", 100}}), Frame(1, {{"domu1", 3}})};
+  std::vector<CpuSeriesRow> rows = XentopRows(frames, {});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].flags, "counter_reset");
+}
+
+TEST(XentopRowsTest, IntervalFromFrameTimes) {
+  std::vector<XentopFrame> frames = {Frame(0, {{"Domain-0", 1}}, 0.0),
+                                     Frame(1, {{"Domain-0", 2}}, 1.25),
+                                     Frame(2, {{"Domain-0", 3}}, 2.0)};
+  std::vector<CpuSeriesRow> rows = XentopRows(frames, {});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[0].interval_s, 1.25);
+  EXPECT_DOUBLE_EQ(rows[1].interval_s, 0.75);
+}
+
+TEST(XentopRowsTest, FlagsForOtherDomainsAndExternalHostsInDom0) {
+  std::vector<XentopFrame> frames = {Frame(0, {{"Domain-0", 1}, {"domu1", 1}, {"other vm", 1}}),
+                                     Frame(1, {{"Domain-0", 2}, {"domu1", 2}, {"other vm", 2}})};
+  XentopRowOptions o;
+  o.domains = {"domu1"};
+  o.flag_unknown_domains = true;
+  o.dom0_includes_external_hosts = true;
+  std::vector<CpuSeriesRow> rows = XentopRows(frames, o);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].flags, "includes_external_hosts");
+  EXPECT_EQ(rows[1].flags, "");
+  EXPECT_EQ(rows[2].domain, "other vm");
+  EXPECT_EQ(rows[2].flags, "not_in_scenario");
+}
+
 TEST(XentopNameTest, MapsDom0AndCutNames) {
   std::vector<std::string> domains = {"domu1", "unixbench-domu2", "attacker-guest"};
   EXPECT_EQ(MapXentopName("Domain-0", domains), "dom0");

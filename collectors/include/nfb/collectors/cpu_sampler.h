@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "nfb/collectors/cpu_series.h"
+#include "nfb/collectors/domain_cpu_sampler.h"
 
 namespace nfb::collectors {
 
@@ -124,33 +125,26 @@ struct CpuSamplerOptions {
   std::shared_ptr<CpuCounterReader> reader;
 };
 
-struct CpuSamplerReport {
-  std::vector<CpuSeriesRow> rows;
-  int intervals = 0;                  // intervals sampled (each gave sources.size() + 2 rows)
-  int late_readings = 0;              // readings more than half an interval after their deadline
-                                      // (rows' interval_s shows the longer/shorter intervals)
-  double thread_cpu_s = 0;            // CPU time of the sampler thread itself
-  long user_hz = 0;                   // unit of /proc/stat
-  bool stopped_by_interrupt = false;  // SIGINT/SIGTERM (cancel.h) ended sampling early
-};
-
 // Samples every `interval` on its own thread, at fixed deadlines (start + k x interval, so no
-// drift), until Stop(), the destructor, or an interrupt request (cancel.h).
-class CpuSampler {
+// drift), until Stop(), the destructor, or an interrupt request (cancel.h). The report
+// (CpuSamplerReport, domain_cpu_sampler.h) has method "netns" and no details.
+class CpuSampler final : public DomainCpuSampler {
  public:
   // Validates the options, takes the first snapshot (t = 0) and starts the thread.
   // Throws InputError for bad options (no sources, duplicate or reserved names, interval < 10 ms,
   // negative CPUs), RunError if the first reading fails.
   static std::unique_ptr<CpuSampler> Start(CpuSamplerOptions options);
 
+  std::string_view Method() const override { return "netns"; }
+
   // Rows so far (thread-safe).
-  std::vector<CpuSeriesRow> Rows() const;
+  std::vector<CpuSeriesRow> Rows() const override;
 
   // Stops at once (no partial interval is added) and returns everything. Call once. Throws
   // RunError if a reading failed on the sampler thread (Rows() keeps what came before).
-  CpuSamplerReport Stop();
+  CpuSamplerReport Stop() override;
 
-  ~CpuSampler();  // stops without a report if Stop() was not called
+  ~CpuSampler() override;  // stops without a report if Stop() was not called
   CpuSampler(const CpuSampler&) = delete;
   CpuSampler& operator=(const CpuSampler&) = delete;
 
