@@ -27,7 +27,12 @@ void SetupRunCommand(CLI::App& app) {
   run->add_option("--repetitions", o.load.repetitions, "repetitions per configuration")
       ->check(CLI::Range(1, 1000));
   run->add_option("--out", args->out, "results base directory")->capture_default_str();
-  run->add_option("--platform", o.platform, "netns (emulated Xen host)")->capture_default_str();
+  run->add_option("--platform", o.platform,
+                  "netns (emulated Xen host) or xen (dom0 of a real Xen host; guest images from "
+                  "NFB_XEN_GUEST_KERNEL, NFB_XEN_GUEST_RAMDISK[_COMMAND], see "
+                  "docs/platform-xen.md)")
+      ->check(CLI::IsMember({"netns", "xen"}))
+      ->capture_default_str();
   run->add_flag("--dry-run,--dry_run", o.dry_run,
                 "load and check everything, print the plan, touch nothing");
   run->add_flag("!--no-plot", o.plot, "skip the figures");

@@ -2,8 +2,13 @@
 // guest is registered over bpfd's control socket, and a loader inside the guest offloads the
 // guest's program over the guest's own channel (libxenbpf), configures it through bpfd's map
 // updates (xenbpf-load --set) and stays connected for the measurement, because bpfd removes a
-// domain's programs when it disconnects. The loader's stdin is a FIFO the harness writes to, so
-// the program's own counters can be read through that same session (bpfd allows one per guest).
+// domain's programs when it disconnects. The loader is a LineSession, so the program's own
+// counters can be read through that same session (bpfd allows one per guest).
+//
+// The guest's channel: on the netns platform an abstract socket in the guest's namespace
+// (registered with `netns`); on Xen the vchan bpfd serves for the guest's domain id (registered
+// with `domid`, published in the guest's XenStore home) and the loader, run over SSH, is told
+// `--channel vchan:`. The object file is copied into a remote guest first.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,9 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+#include "line_session.h"
 #include "nfb/core/subprocess.h"
 #include "nfb/nf/install.h"
 #include "objects.h"
@@ -31,18 +39,16 @@ class BpfdOffload : public InstalledFunction {
   ~BpfdOffload() override;
 
   nlohmann::json Describe() const override;
-  // bpfd's accounting for the guest (slot packets, estimated CPU), how many packets reached the
-  // guest's own interface since the program was installed, and the program's own counters
+  // bpfd's accounting for the guest (slot packets, estimated CPU), how many packets and ICMP echo
+  // requests reached the guest's own interface and kernel since the program was installed, and
+  // the program's own counters
   // (udp_drop: dropped, passed; icmp_echo: answered, passed) read through the loader's session.
   nlohmann::json Counters() const override;
 
  private:
   void Stop() noexcept;
   uint64_t GuestRxPackets() const;
-  // Sends one command line to the holding loader and returns its JSON answer.
-  nlohmann::json Ask(const std::string& line) const;
-  // The loader's next result line (stdout), parsed; throws RunError when none comes in time.
-  nlohmann::json NextLine(std::chrono::milliseconds timeout) const;
+  uint64_t GuestEchoRequests() const;  // Icmp InEchos of the guest's kernel
 
   platform::Platform& platform_;
   std::string guest_, netns_, interface_, program_;
@@ -50,13 +56,13 @@ class BpfdOffload : public InstalledFunction {
   nlohmann::json parameters_;
   std::vector<std::string> settings_;  // xenbpf-load --set arguments
   std::filesystem::path log_dir_, control_dir_, control_path_, loader_out_, loader_err_;
+  nlohmann::json channel_;  // how the guest reaches bpfd, for Describe()
   Process bpfd_;
-  mutable Process loader_;  // Wait() reaps it: NextLine() (const) notices a loader that ended
-  int commands_fd_ = -1;    // write end of the loader's stdin FIFO
-  mutable size_t lines_read_ = 0;  // result lines of the loader consumed so far
+  std::unique_ptr<LineSession> loader_;
   nlohmann::json loaded_;          // the loader's answer: guest-visible program and map IDs
   uint32_t stats_map_id_ = 0;      // guest-visible ID of the object's counter map, 0 if none
   uint64_t guest_rx_at_install_ = 0;
+  uint64_t guest_echo_at_install_ = 0;
 };
 
 }  // namespace nfb::nf

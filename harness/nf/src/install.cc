@@ -8,6 +8,7 @@
 #include "iptables_rules.h"
 #include "nfb/core/error.h"
 #include "objects.h"
+#include "remote_bpf.h"
 
 namespace nfb::nf {
 namespace {
@@ -69,6 +70,10 @@ void CheckInstallable(const scenario::Scenario& scenario, const scenario::Config
   CheckParameters(*object, program, where);
 }
 
+std::vector<std::filesystem::path> GuestTools() {
+  return {NFB_NF_ATTACH_PATH, NFB_XENBPF_LOAD_PATH};
+}
+
 std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
                                            const scenario::Configuration& config,
                                            platform::Platform& platform,
@@ -84,15 +89,21 @@ std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
   switch (at) {
     case InstallAt::kGuest: {
       const platform::HostInfo& guest = platform.Host(config.target);
-      return InstallDirectBpf(program, object,
-                              {.at = at,
-                               .netns = guest.netns,
-                               .interface = guest.interface,
-                               .only_daddr_be = 0,
-                               .only_daddr = ""});
+      const DirectTarget target{.at = at,
+                                .netns = guest.netns,
+                                .interface = guest.interface,
+                                .only_daddr_be = 0,
+                                .only_daddr = ""};
+      // A guest reached over SSH (Xen) cannot be entered in-process: a tool in the guest attaches
+      // the same program there.
+      if (!guest.IsLocal()) {
+        return InstallRemoteBpf(platform, config.target, program, object, target, log_dir);
+      }
+      return InstallDirectBpf(program, object, target);
     }
     case InstallAt::kDom0: {
-      // Only traffic to dom0's own address: guests' traffic crosses the same NIC.
+      // Only traffic to dom0's own address: guests' traffic crosses the same NIC. dom0 is always
+      // local (on Xen it is the machine the harness runs on).
       const platform::HostInfo& dom0 = platform.Host("dom0");
       return InstallDirectBpf(program, object,
                               {.at = at,

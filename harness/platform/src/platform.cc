@@ -101,12 +101,22 @@ CleanupReport CleanupStale(bool everything) {
     }
 
     // Orphans: objects named like ours that no live run owns (their run directory is gone, or
-    // was never written because the run died first).
+    // was never written because the run died first). Xen domains first: their vifs are ports of
+    // a bridge removed below. ListXenDomains is empty, without starting anything, off Xen.
+    for (const auto& [name, id] : internal::ListXenDomains()) {
+      if (!internal::IsOurNetnsName(name) || live_prefixes.contains(name.substr(0, 9))) continue;
+      if (internal::DestroyXenDomain(name)) report.removed.push_back("Xen domain " + name);
+    }
     for (const auto& entry : fs::directory_iterator("/run/netns", ec)) {
       std::string name = entry.path().filename().string();
       if (!internal::IsOurNetnsName(name) || live_prefixes.contains(name.substr(0, 9))) continue;
       internal::KillNetnsProcesses(name);
       if (internal::DeleteNetns(name)) report.removed.push_back("network namespace " + name);
+    }
+    // Devices the xen platform added to the host's own namespace carry their run's alias.
+    for (const auto& [name, hex] : internal::OwnedLinks()) {
+      if (live_runs.contains(hex)) continue;
+      if (internal::DeleteOwnedLink(hex, name)) report.removed.push_back("device " + name);
     }
     std::optional<CgroupLayout> layout;
     try {

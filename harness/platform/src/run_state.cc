@@ -25,6 +25,7 @@
 #include "nfb/core/log.h"
 #include "nfb/core/netns.h"
 #include "nfb/core/subprocess.h"
+#include "xl_config.h"
 
 namespace nfb::platform::internal {
 namespace fs = std::filesystem;
@@ -91,6 +92,14 @@ std::vector<pid_t> NetnsPids(const NsId& id) {
 }  // namespace
 
 std::string IpCommand() {
+  std::string found = FindCommand("ip");
+  if (found.empty()) {
+    throw PrerequisiteError("iproute2's 'ip' command was not found (install iproute2)");
+  }
+  return found;
+}
+
+std::string FindCommand(const std::string& name) {
   std::string path;
   if (const char* env = std::getenv("PATH")) path = std::string(env) + ":";
   path += "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -98,11 +107,18 @@ std::string IpCommand() {
   while (start <= path.size()) {
     size_t end = path.find(':', start);
     if (end == std::string::npos) end = path.size();
-    std::string candidate = path.substr(start, end - start) + "/ip";
+    std::string candidate = path.substr(start, end - start) + "/" + name;
     if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }
-  throw PrerequisiteError("iproute2's 'ip' command was not found (install iproute2)");
+  return {};
+}
+
+bool IsXenDom0() {
+  std::ifstream caps("/proc/xen/capabilities");
+  std::string text;
+  std::getline(caps, text);
+  return text.find("control_d") != std::string::npos;
 }
 
 bool IsOurNetnsName(const std::string& name) {
@@ -208,7 +224,8 @@ StateFile ParseStateFile(const std::string& text) {
     if (kind == "run") {
       if (record.contains("id") && record["id"].is_string()) state.hex = record["id"];
       if (record.contains("pid") && record["pid"].is_number_integer()) state.pid = record["pid"];
-    } else if ((kind == "netns" || kind == "cgroup") && record.contains("name") &&
+    } else if ((kind == "netns" || kind == "cgroup" || kind == "xl-domain" || kind == "link") &&
+               record.contains("name") &&
                record["name"].is_string()) {
       state.objects.push_back({kind, record["name"]});
     } else {
@@ -216,6 +233,103 @@ StateFile ParseStateFile(const std::string& text) {
     }
   }
   return state;
+}
+
+// No spaces: the alias goes through `ip -batch` and is compared byte for byte.
+std::string LinkAlias(const std::string& hex) { return "nfbench-run-" + hex; }
+
+namespace {
+
+std::string ReadAlias(const std::string& device) {
+  std::ifstream in(fs::path("/sys/class/net") / device / "ifalias");
+  std::string alias;
+  std::getline(in, alias);
+  return alias;
+}
+
+}  // namespace
+
+bool IsInterfaceName(const std::string& name) {
+  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
+  return std::regex_match(name, kName);
+}
+
+bool DeleteOwnedLink(const std::string& hex, const std::string& name) noexcept {
+  try {
+    std::error_code ec;
+    if (!fs::exists(fs::path("/sys/class/net") / name, ec)) return true;
+    const std::string alias = ReadAlias(name);
+    if (alias != LinkAlias(hex)) {
+      log::Warn("not deleting device {}: its alias is '{}', not run {}'s", name, alias, hex);
+      return false;
+    }
+    ProcessSpec spec;
+    spec.argv = {IpCommand(), "link", "del", name};
+    ProcessResult r = RunProcess(spec, std::chrono::seconds(30));
+    if (!r.Succeeded() && fs::exists(fs::path("/sys/class/net") / name, ec)) {
+      log::Warn("cannot delete device {}: {} {}", name, r.Status(), r.err);
+      return false;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    log::Warn("cannot delete device {}: {}", name, e.what());
+    return false;
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> OwnedLinks() noexcept {
+  std::vector<std::pair<std::string, std::string>> links;
+  try {
+    const std::string marker = LinkAlias("");
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/sys/class/net", ec)) {
+      const std::string name = entry.path().filename().string();
+      const std::string alias = ReadAlias(name);
+      if (alias.rfind(marker, 0) != 0) continue;
+      const std::string hex = alias.substr(marker.size());
+      if (IsRunHex(hex) && IsInterfaceName(name)) links.emplace_back(name, hex);
+    }
+  } catch (const std::exception& e) {
+    log::Warn("cannot list devices: {}", e.what());
+  }
+  return links;
+}
+
+bool DestroyXenDomain(const std::string& name) noexcept {
+  try {
+    const std::string xl = FindCommand("xl");
+    if (xl.empty()) return true;
+    ProcessSpec spec;
+    spec.argv = {xl, "destroy", name};
+    // Under TCG a destroy takes a few seconds; a wedged toolstack must not hang teardown.
+    ProcessResult r = RunProcess(spec, std::chrono::seconds(60));
+    if (!r.Succeeded() && ListXenDomains().contains(name)) {
+      log::Warn("cannot destroy Xen domain {}: {} {}", name, r.Status(), r.err);
+      return false;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    log::Warn("cannot destroy Xen domain {}: {}", name, e.what());
+    return false;
+  }
+}
+
+std::map<std::string, int> ListXenDomains() noexcept {
+  try {
+    const std::string xl = FindCommand("xl");
+    if (xl.empty() || !IsXenDom0()) return {};
+    ProcessSpec spec;
+    spec.argv = {xl, "list"};
+    ProcessResult r = RunProcess(spec, std::chrono::seconds(30));
+    if (!r.Succeeded()) {
+      log::Warn("xl list failed: {} {}", r.Status(), r.err);
+      return {};
+    }
+    return ParseXlList(r.out);
+  } catch (const std::exception& e) {
+    log::Warn("xl list: {}", e.what());
+    return {};
+  }
 }
 
 int KillNetnsProcesses(const std::string& netns) noexcept {
@@ -268,12 +382,17 @@ void DestroyObjects(const std::string& hex, const std::vector<RecordedObject>& o
                     std::vector<std::string>* removed) noexcept {
   const std::string prefix = RunId{hex}.Prefix() + "-";
   const std::vector<fs::path> roots = CgroupRoots();
-  std::vector<std::string> namespaces;
+  std::vector<std::string> namespaces, domains, links;
   std::vector<fs::path> cgroups;
   for (const RecordedObject& object : objects) {
     if (object.kind == "netns" && IsOurNetnsName(object.name) &&
         object.name.rfind(prefix, 0) == 0) {
       namespaces.push_back(object.name);
+    } else if (object.kind == "xl-domain" && IsOurNetnsName(object.name) &&
+               object.name.rfind(prefix, 0) == 0) {
+      domains.push_back(object.name);  // Xen domains are named like the run's namespaces
+    } else if (object.kind == "link" && IsInterfaceName(object.name)) {
+      links.push_back(object.name);  // removed only if it still carries the run's alias
     } else if (object.kind == "cgroup" && IsOurCgroupPath(hex, object.name, roots)) {
       cgroups.emplace_back(object.name);
     } else {
@@ -282,6 +401,14 @@ void DestroyObjects(const std::string& hex, const std::vector<RecordedObject>& o
     }
   }
   std::error_code ec;
+  // 0. Xen domains: first, so their vifs leave the bridges before those are deleted.
+  if (!domains.empty()) {
+    const std::map<std::string, int> existing = ListXenDomains();
+    for (const std::string& d : domains) {
+      if (!existing.contains(d)) continue;
+      if (DestroyXenDomain(d) && removed) removed->push_back("Xen domain " + d);
+    }
+  }
   // 1. Processes: whatever runs in the domains' cgroups, then anything else in the namespaces.
   KillCgroupTasks(cgroups);
   for (const std::string& ns : namespaces) KillNetnsProcesses(ns);
@@ -290,7 +417,15 @@ void DestroyObjects(const std::string& hex, const std::vector<RecordedObject>& o
     bool existed = fs::exists(NamedNetnsPath(ns), ec);
     if (DeleteNetns(ns) && existed && removed) removed->push_back("network namespace " + ns);
   }
-  // 3. Cgroups (each tree bottom-up; the recorded order lists run directories first).
+  // 3. Devices in the harness's own namespace, newest first (ports before their bridge).
+  for (auto it = links.rbegin(); it != links.rend(); ++it) {
+    bool existed = fs::exists(fs::path("/sys/class/net") / *it, ec);
+    if (DeleteOwnedLink(hex, *it) && existed && !fs::exists(fs::path("/sys/class/net") / *it, ec) &&
+        removed) {
+      removed->push_back("device " + *it);
+    }
+  }
+  // 4. Cgroups (each tree bottom-up; the recorded order lists run directories first).
   std::vector<fs::path> existing;
   for (const fs::path& dir : cgroups) {
     if (fs::exists(dir, ec)) existing.push_back(dir);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,11 +23,19 @@ inline constexpr const char* kRunRoot = "/run/nfbench";
 // Path of iproute2's `ip`, looked up in PATH and then the usual sbin directories (sudo and cron
 // often drop those from PATH). Throws PrerequisiteError if it is not installed.
 std::string IpCommand();
+// The same lookup for any command; empty when it is not installed.
+std::string FindCommand(const std::string& name);
+
+// True when this kernel runs as dom0 of a Xen host (/proc/xen/capabilities says control_d), so
+// `xl` can manage domains.
+bool IsXenDom0();
 
 // True for names this project may create or remove: `nfb<6 hex>-<host>`.
 bool IsOurNetnsName(const std::string& name);
 // True for run ids: 6 to 32 lower-case hex digits.
 bool IsRunHex(const std::string& text);
+// True for names a network device may have: 1-15 characters of [A-Za-z0-9_.-].
+bool IsInterfaceName(const std::string& name);
 
 // Exclusive flock on /run/lock/nfbench.lock (blocking). Throws RunError if it cannot be taken.
 class GlobalLock {
@@ -41,8 +50,11 @@ class GlobalLock {
 };
 
 struct RecordedObject {
-  std::string kind;  // "netns" or "cgroup"
-  std::string name;  // namespace name or cgroup directory
+  // "netns", "cgroup", "xl-domain" (a Xen domain, by name) or "link" (a device in the harness's
+  // own network namespace, e.g. a bridge the xen platform created; removed only while it still
+  // carries the run's LinkAlias, because such names are not unique to the run).
+  std::string kind;
+  std::string name;  // namespace name, cgroup directory, domain name or device name
   bool operator==(const RecordedObject&) const = default;
 };
 
@@ -81,11 +93,28 @@ struct StateFile {
 // Parses a state file's text. Lines that are not valid records (a torn last line) are skipped.
 StateFile ParseStateFile(const std::string& text);
 
-// Removes a run's recorded objects in teardown order: processes in its cgroups and namespaces
-// are killed, then namespaces deleted, then cgroups removed. Objects whose names do not belong to
+// Removes a run's recorded objects in teardown order: Xen domains destroyed (their vifs go with
+// them), processes in its cgroups and namespaces killed, then namespaces deleted, then links,
+// then cgroups removed. Objects whose names do not belong to
 // run `hex` are skipped with a warning. Describes what it removed in `removed`. Never throws.
 void DestroyObjects(const std::string& hex, const std::vector<RecordedObject>& objects,
                     std::vector<std::string>* removed) noexcept;
+
+// The interface alias (ifalias) marking a device in the harness's own namespace as run `hex`'s.
+std::string LinkAlias(const std::string& hex);
+
+// Deletes device `name` of the current namespace if its alias is LinkAlias(hex). Returns true if
+// it is gone (or was never there); false if it belongs to someone else or deletion failed.
+bool DeleteOwnedLink(const std::string& hex, const std::string& name) noexcept;
+
+// Devices of the current namespace carrying an nfbench run alias: name -> run hex.
+std::vector<std::pair<std::string, std::string>> OwnedLinks() noexcept;
+
+// `xl destroy <name>`. Returns true if the domain is gone (or was never there).
+bool DestroyXenDomain(const std::string& name) noexcept;
+
+// Domain names -> ids from `xl list`; empty when this is not dom0 or xl fails.
+std::map<std::string, int> ListXenDomains() noexcept;
 
 // SIGKILLs every process whose network namespace is the named one (never the caller) and waits
 // for them to go. Returns how many were signalled.

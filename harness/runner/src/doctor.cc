@@ -14,6 +14,7 @@
 #include "nfb/core/error.h"
 #include "nfb/core/netns.h"
 #include "nfb/core/subprocess.h"
+#include "nfb/platform/xen_platform.h"
 #include "nfb/report/context.h"
 #include "nfb/runner/prerequisites.h"
 
@@ -170,6 +171,21 @@ std::vector<DoctorCheck> RunDoctor() {
   checks.push_back(Tool("trafgen", {"trafgen", "--version"}, false, "netsniff-ng, flood scenarios"));
   checks.push_back(Tool("bpftool", {"bpftool", "version"}, false, "bpftool, for inspection"));
   checks.push_back(Tool("xl", {"xl", "info"}, false, "Xen toolstack: the xen platform"));
+  {
+    // What `nfbench run --platform xen` needs besides the above (not required by netns).
+    const std::vector<std::string> problems = platform::XenHostProblems();
+    std::string detail = "dom0 of a Xen host: `--platform xen` can run";
+    if (!problems.empty()) {
+      detail = "--platform xen cannot run here; missing: " + problems.front();
+      for (size_t i = 1; i < problems.size(); ++i) detail += "; " + problems[i];
+    } else {
+      const platform::XenPlatformOptions o = platform::XenPlatformOptions::FromEnvironment();
+      if (o.guest_kernel.empty() || (o.guest_ramdisk.empty() && o.guest_ramdisk_command.empty())) {
+        detail += " once NFB_XEN_GUEST_KERNEL and NFB_XEN_GUEST_RAMDISK(_COMMAND) are set";
+      }
+    }
+    checks.push_back({"xen dom0", problems.empty(), false, detail});
+  }
   checks.push_back(Tool("xentop", {"xentop", "-V"}, false, "Xen: per-domain CPU"));
   return checks;
 }

@@ -10,6 +10,7 @@
 #include "nfb/collectors/pcap_capture.h"
 #include "nfb/collectors/timestamp_resolution.h"
 #include "nfb/core/cancel.h"
+#include "nfb/core/error.h"
 #include "nfb/core/log.h"
 #include "nfb/core/stats.h"
 #include "nfb/workloads/ping.h"
@@ -54,6 +55,15 @@ class PingDriver : public WorkloadDriver {
   // and go to their own source MAC, so the switch learns it and forwards at most the first one.
   void Prepare(platform::Platform& platform, const report::ResultsDir& dir) override {
     const platform::HostInfo& host = platform.Host(capture_spec_.host);
+    // The capture and this probe run in-process (libpcap in the host's namespace), so the
+    // capture host must be one the harness can enter: an external host namespace, not a host
+    // reached over SSH.
+    if (!host.IsLocal()) {
+      throw InputError(fmt::format(
+          "capture host '{}' is reached over SSH on the {} platform; captures need a host the "
+          "harness runs on (an external host or dom0)",
+          capture_spec_.host, platform.Name()));
+    }
     collectors::ResolutionProbeOptions probe;
     probe.netns = host.netns;
     probe.interface = host.interface;

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "nfb/core/error.h"
+#include "nfb/platform/xen_platform.h"
 #include "nfb/workloads/cpu_benchmark.h"
 #include "nfb/workloads/flood_generator.h"
 
@@ -28,8 +29,11 @@ std::string FindExecutable(const std::string& name) {
   return {};
 }
 
-void CheckRunPrerequisites(const scenario::Scenario& scenario) {
+void CheckRunPrerequisites(const scenario::Scenario& scenario, const std::string& platform_name) {
   std::vector<std::string> missing;
+  if (platform_name == "xen") {
+    for (const std::string& problem : platform::XenHostProblems()) missing.push_back(problem);
+  }
   if (::geteuid() != 0) missing.push_back("root privileges (network namespaces, BPF, cgroups)");
   for (const char* tool : {"ip", "ping", "ethtool"}) {
     if (FindExecutable(tool).empty()) missing.push_back(std::string("the '") + tool + "' command");
@@ -81,7 +85,8 @@ void CheckRunPrerequisites(const scenario::Scenario& scenario) {
   }
   if (!fs::exists("/usr/bin/python3")) missing.push_back("/usr/bin/python3 (figures)");
   if (!missing.empty()) {
-    std::string text = "this host cannot run '" + scenario.name + "'; missing:";
+    std::string text = "this host cannot run '" + scenario.name + "' on the " + platform_name +
+                       " platform; missing:";
     for (const auto& m : missing) text += "\n  - " + m;
     text += "\n(`nfbench doctor` lists what the host offers; scripts/install-deps.sh installs tools)";
     throw PrerequisiteError(text);

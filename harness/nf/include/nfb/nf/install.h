@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "nfb/platform/platform.h"
 #include "nfb/scenario/scenario.h"
@@ -24,8 +25,8 @@ class InstalledFunction {
   // The program's own counters, read now: icmp_echo {answered, passed}; udp_drop {dropped,
   // passed}; iptables {rules: [{rule, packets, bytes}], packets, bytes, dropped (DROP rules)};
   // offloaded programs add bpfd's accounting (packets, bytes, cpu_ns, ... and
-  // dispatcher_slot_packets) and guest_rx_packets_during_install. Throws RunError when they
-  // cannot be read.
+  // dispatcher_slot_packets), guest_rx_packets_during_install and
+  // guest_icmp_echo_requests_during_install. Throws RunError when they cannot be read.
   virtual nlohmann::json Counters() const = 0;
 };
 
@@ -39,7 +40,8 @@ void CheckInstallable(const scenario::Scenario& scenario, const scenario::Config
 // Installs `config` on a provisioned platform; the logs of helper processes (bpfd, the guest's
 // loader) go to `log_dir`. Configurations without `install` get an object that describes
 // "none". By kind and place:
-//  - BPF at guest: loaded and attached at the guest's eth0 tc ingress by the harness;
+//  - BPF at guest: loaded and attached at the guest's eth0 tc ingress by the harness (by
+//    nfb-nf-attach in the guest when the guest is reached over SSH);
 //  - BPF at dom0: the same at dom0's NIC, acting only on traffic to dom0's own address;
 //  - BPF at offload (XenBPF): bpfd in dom0 and `xenbpf-load load <object> --set <config> --hold`
 //    in the guest, which configures the program through bpfd's map updates;
@@ -47,6 +49,11 @@ void CheckInstallable(const scenario::Scenario& scenario, const scenario::Config
 //    tagged with an nfbench comment, deleted again (-D, reverse order) on destruction.
 // Throws PrerequisiteError (no privileges, iptables missing) or RunError (libbpf, netlink, bpfd,
 // iptables) with nothing left installed.
+// The project binaries Install() runs inside guests reached over SSH (nfb-nf-attach for BPF at a
+// guest's interface, xenbpf-load for XenBPF), as built here. A remote guest's image must have
+// them on PATH; the xen platform puts them into the guests' ramdisk.
+std::vector<std::filesystem::path> GuestTools();
+
 std::unique_ptr<InstalledFunction> Install(const scenario::Scenario& scenario,
                                            const scenario::Configuration& config,
                                            platform::Platform& platform,

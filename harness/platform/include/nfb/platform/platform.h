@@ -1,8 +1,9 @@
 // Platforms: where a scenario's topology (dom0, guests, external hosts) comes to life.
 //
 // `netns` (netns_platform.h) emulates a Xen host with network namespaces, veth pairs, bridges and
-// cgroups on any Linux box; `xen` (later) drives a real one. The runner only sees this interface:
-// hosts by name, commands to run in them, and a description for the results' context.
+// cgroups on any Linux box; `xen` (xen_platform.h) drives a real one from its dom0. The runner
+// only sees this interface: hosts by name, commands to run in them, and a description for the
+// results' context.
 #pragma once
 
 #include <filesystem>
@@ -26,15 +27,31 @@ struct RunId {
   std::string Prefix() const;
 };
 
+// How the harness reaches a host.
+//  - kLocal: processes start on this machine inside the host's network namespace (`netns`, empty
+//    for the harness's own): every domain of the netns platform; dom0 and the emulated external
+//    hosts of the xen platform. Code that enters a namespace in-process (libpcap captures, libbpf
+//    attachments through NetnsScope) works only for these.
+//  - kSsh: over SSH to `ssh_destination` (Xen guests; external machines on real hardware). Run
+//    things there through Platform::Command, never through `netns`.
+enum class HostAccess { kLocal, kSsh };
+
 // One machine of the topology as the platform realised it.
 struct HostInfo {
   std::string name;       // "dom0", a guest or an external host
-  std::string netns;      // its network namespace
+  std::string netns;      // its network namespace (kLocal; empty = the harness's own)
   std::string interface;  // data interface: eth0 for guests/external hosts, xenbr0 for dom0
   std::string address;    // dotted quad
   std::string mac;        // of `interface`
   std::vector<int> cpus;  // real CPUs after mapping (empty before Provision)
   std::vector<std::filesystem::path> cgroup_procs;  // for ProcessSpec (empty before Provision)
+  HostAccess access = HostAccess::kLocal;
+  std::string ssh_destination{};  // kSsh: "root@198.18.0.11"
+  // Xen guests: the domain id Xen assigned at `xl create` (not the scenario's `domid`, which Xen
+  // cannot be asked for); -1 elsewhere, including the netns platform's emulated guests.
+  int xen_domid = -1;
+
+  bool IsLocal() const { return access == HostAccess::kLocal; }
 };
 
 // Not thread-safe: provision, drive and tear down from one thread.
@@ -59,8 +76,11 @@ class Platform {
   virtual void StopGuests() = 0;
   // Undoes StopGuests and waits until the vifs forward again. Idempotent. Throws RunError.
   virtual void StartGuests() = 0;
-  // A spec that runs argv in that host's network namespace and cgroups. Throws InputError if the
-  // host is unknown.
+  // A spec that runs argv on that host: in its network namespace and cgroups (kLocal), or
+  // through SSH (kSsh: argv is quoted for the remote shell; stdin, stdout, stderr and the exit
+  // status are the remote command's; SSH's own failures exit 255). Callers may redirect
+  // stdout/stderr and set `interruptible`; `env` and `netns` of the spec apply only to the local
+  // process. Throws InputError if the host is unknown.
   virtual ProcessSpec Command(const std::string& host, std::vector<std::string> argv) const = 0;
   // Names, interfaces, MACs, CPU mapping, RPS masks, cgroup version and what is not emulated, for
   // the results' context.json.

@@ -9,8 +9,10 @@
 
 namespace nfb::runner {
 
-// Throws PrerequisiteError naming everything missing for this scenario (not just the first).
-void CheckRunPrerequisites(const scenario::Scenario& scenario);
+// Throws PrerequisiteError naming everything missing for this scenario on `platform_name` ("netns"
+// or "xen"; not just the first). On xen that includes being dom0 of a Xen host with `xl`.
+void CheckRunPrerequisites(const scenario::Scenario& scenario,
+                           const std::string& platform_name = "netns");
 
 // Full path of an executable found on PATH (or /usr/sbin, /sbin), or empty.
 std::string FindExecutable(const std::string& name);
