@@ -88,6 +88,10 @@ def plot(run_dir, repetition=None, split=False):
             t_max = max(t_max, t[-1])
             top = max([top] + [v for v in y if not math.isnan(v)])
             style = domain_style(roles[domain], color_of.get(domain, "0.5"))
+            # Short steps (a ping step samples one or two intervals) would be invisible as
+            # lines alone.
+            if len(drows) <= 10:
+                style = dict(style, marker="o", markersize=3)
             ax.plot(t, y, label=domain, **style)
             samples.append(len(drows))
             if split and roles[domain] == "domain":

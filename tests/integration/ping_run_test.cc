@@ -177,8 +177,42 @@ TEST_F(PingRunTest, QuickProfileMeasuresFiveConfigurationsAndLeavesNothing) {
     EXPECT_TRUE(step["capture"].contains("timestamp_type")) << name;
   }
 
+  // cpu.csv: one sampler for the whole run (steps are shorter than a few intervals), dom0 and the
+  // guest in every interval, each row labelled with a configuration whose step window it overlaps,
+  // or "(between steps)".
+  const json& sampling = context["cpu_sampling"];
+  EXPECT_EQ(sampling["method"], "netns");
+  EXPECT_EQ(sampling["scope"], "run");
+  EXPECT_FALSE(sampling.contains("error")) << sampling.dump();
+  ASSERT_EQ(sampling["step_windows"].size(), kConfigurations.size());
+  std::map<std::string, std::pair<double, double>> window_of;
+  for (const json& w : sampling["step_windows"]) {
+    window_of[w["configuration"]] = {w["begin_s"].get<double>(), w["end_s"].get<double>()};
+  }
+  std::map<std::string, std::set<double>> times_of_domain;
+  std::set<std::string> labelled;
+  for (const auto& row : ReadCsv(run / "cpu.csv")) {
+    const std::string config = row.at("configuration");
+    double t = std::stod(row.at("t_s")), interval = std::stod(row.at("interval_s"));
+    if (config != "(between steps)") {
+      ASSERT_TRUE(window_of.count(config)) << config;
+      auto [begin, end] = window_of[config];
+      EXPECT_LT(t - interval, end) << config;  // the row's interval overlaps the step's window
+      EXPECT_GT(t, begin) << config;
+      labelled.insert(config);
+    }
+    if (row.at("kind") == "domain") times_of_domain[row.at("domain")].insert(t);
+  }
+  // A 0.35 s step that shares an interval with a longer one loses it to that step, so not
+  // every configuration need have a row here; most do.
+  EXPECT_GE(labelled.size(), 3u);
+  ASSERT_TRUE(times_of_domain.count("dom0"));
+  EXPECT_EQ(times_of_domain["dom0"], times_of_domain["domu1"]);  // every interval, both domains
+  EXPECT_GE(times_of_domain["dom0"].size(), 3u);
+
   // Figures exist and are not empty.
-  for (const char* f : {"figures/rtt_boxplot.png", "figures/rtt_boxplot.svg"}) {
+  for (const char* f : {"figures/rtt_boxplot.png", "figures/rtt_boxplot.svg",
+                        "figures/cpu_series.png"}) {
     ASSERT_TRUE(fs::exists(run / f)) << f;
     EXPECT_GT(fs::file_size(run / f), 1000u) << f;
   }

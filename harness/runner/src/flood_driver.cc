@@ -89,6 +89,8 @@ class FloodDriver : public WorkloadDriver {
 
   void MeasureStep(StepContext& step) override;
 
+  bool SamplesCpuPerStep() const override { return true; }
+
   void AddContext(json& context) const override {
     json sampling = sampling_ ? sampling_->Describe() : json::object();
     sampling["enabled"] = s_.cpu_sampling.enabled;

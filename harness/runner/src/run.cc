@@ -21,7 +21,9 @@
 #include "nfb/report/context.h"
 #include "nfb/report/results_dir.h"
 #include "nfb/report/tables.h"
+#include "nfb/report/xen_context.h"
 #include "nfb/runner/prerequisites.h"
+#include "run_cpu_sampler.h"
 #include "workload_driver.h"
 
 namespace nfb::runner {
@@ -83,6 +85,7 @@ class ScenarioRun {
   std::unique_ptr<WorkloadDriver> driver_;
   json context_;
   RunRecord record_;
+  RunCpuSampler* run_cpu_ = nullptr;  // while the run samples CPU across its steps
 };
 
 void ScenarioRun::MeasureStep(platform::Platform& platform, const report::ResultsDir& dir,
@@ -115,8 +118,10 @@ void ScenarioRun::MeasureStep(platform::Platform& platform, const report::Result
       {"raw", fs::relative(raw, dir.root()).string()},
   };
   StepContext context{s_, config, step.repetition, platform, dir, raw, *installed, record_, entry};
+  if (run_cpu_) run_cpu_->BeginStep(config.name, step.repetition);
   try {
     driver_->MeasureStep(context);
+    if (run_cpu_) run_cpu_->EndStep();
   } catch (...) {
     // What the step measured before it failed stays in the context.
     entry["failed"] = true;
@@ -162,6 +167,7 @@ void ScenarioRun::WriteResults(const report::ResultsDir& dir, const std::string&
 
   if (!compared.empty()) {
     std::string table = report::FormatComparison(compared, s_.report.baseline);
+    table += report::EmulationNote(context_);  // under QEMU/TCG only the ratios compare
     dir.WriteFile("comparison.txt", table);
     fmt::print("\n{}\n{}", s_.name, table);
   }
@@ -177,6 +183,16 @@ std::unique_ptr<platform::Platform> MakePlatform(const RunOptions& options,
     return platform::MakeXenPlatform(topology, run_id, xen);
   }
   return platform::MakeNetnsPlatform(topology, run_id);
+}
+
+// What a real Xen host says about itself (version, kernels, emulation), from dom0.
+json XenContext(const platform::Platform& platform, const scenario::Topology& topology) {
+  report::XenContextOptions o;
+  for (const scenario::GuestSpec& g : topology.guests) o.guests.push_back(g.name);
+  o.guest_kernel = [&platform](const std::string& guest) {
+    return RunChecked(platform.Command(guest, {"uname", "-r"}), std::chrono::seconds(60)).out;
+  };
+  return report::CollectXenContext(o);
 }
 
 // NIC offloads of a host's interface: ethtool in the host's namespace, or nothing for hosts
@@ -236,8 +252,19 @@ fs::path ScenarioRun::Execute() {
     offloads["dom0:" + platform->Dom0NicInterface()] =
         report::CollectNicOffloads(platform->Dom0Netns(), platform->Dom0NicInterface());
     context_["nic_offloads"] = offloads;
+    if (platform->Name() == "xen") context_["xen"] = XenContext(*platform, s_.topology);
 
     driver_->Prepare(*platform, dir);
+    // Declared after `teardown`, so it stops (and keeps its rows) before the platform goes.
+    std::optional<RunCpuSampler> run_cpu;
+    if (s_.cpu_sampling.enabled && !driver_->SamplesCpuPerStep()) {
+      run_cpu.emplace(*platform, s_, dir.File("raw"), record_, context_["cpu_sampling"]);
+      run_cpu_ = &*run_cpu;
+    }
+    struct ForgetSampler {
+      RunCpuSampler*& p;
+      ~ForgetSampler() { p = nullptr; }
+    } forget{run_cpu_};
 
     std::vector<Step> steps = PlanSteps(s_);
     for (size_t i = 0; i < steps.size(); ++i) {

@@ -57,6 +57,10 @@ class WorkloadDriver {
   // Measures one step. Throws on failure (the runner keeps what was recorded before) and
   // InterruptedError on Ctrl-C.
   virtual void MeasureStep(StepContext& step) = 0;
+  // True when the driver samples per-domain CPU within each step itself (the flood workloads,
+  // whose steps last minutes). Otherwise a scenario with cpu_sampling gets one sampler for the
+  // whole run from the runner, its rows labelled by step (run_cpu_sampler.h).
+  virtual bool SamplesCpuPerStep() const { return false; }
   // The driver's own keys in context.json (e.g. how RTTs were timed), added at the end.
   virtual void AddContext(nlohmann::json& /*context*/) const {}
 };
