@@ -478,6 +478,7 @@ void CpuSampler::Run() {
     }
   } catch (const std::exception& e) {
     thread_error_ = e.what();
+    failed_ = true;
   }
   report_.thread_cpu_s = ThreadCpuSeconds();
 }

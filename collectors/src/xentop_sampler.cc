@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -199,6 +200,7 @@ struct XentopSampler::State {
   mutable std::mutex mutex;  // guards report.rows, report.intervals
   CpuSamplerReport report;
   std::string thread_error;  // written by the thread, read after join
+  std::atomic<bool> failed{false};  // set with thread_error, readable any time
   bool stopped = false;
 
   explicit State(XentopSamplerOptions o)
@@ -389,6 +391,7 @@ struct XentopSampler::State {
       }
     } catch (const std::exception& e) {
       thread_error = e.what();
+      failed = true;
       log::Error("xentop sampler: {}", thread_error);
     }
     report.thread_cpu_s = ThreadCpuSeconds();
@@ -490,6 +493,8 @@ std::unique_ptr<XentopSampler> XentopSampler::Start(XentopSamplerOptions options
   state->thread = std::thread([state] { state->Run(); });
   return sampler;
 }
+
+bool XentopSampler::Failed() const { return state_->failed; }
 
 std::vector<CpuSeriesRow> XentopSampler::Rows() const {
   std::lock_guard<std::mutex> lock(state_->mutex);

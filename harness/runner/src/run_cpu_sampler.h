@@ -7,9 +7,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu_rows_by_step.h"
@@ -40,13 +44,33 @@ class RunCpuSampler {
 
  private:
   double Now() const;
+  // Starts a sampler for the next segment of the series (segment 1 keeps its raw output in
+  // raw_dir, later ones in raw_dir/cpu-segment-<n>).
+  void StartSegment();
+  // Moves the current sampler's rows into rows_ (on the run's clock); returns its report, or
+  // nullopt with the failure recorded in the context.
+  std::optional<collectors::CpuSamplerReport> EndSegment();
+  // A sampler that died (xentop 4.17 was seen to segfault after 149 s) is replaced, so one
+  // crash costs a gap of about a second plus xentop's start, not the rest of the run. Checked
+  // every 0.5 s by watcher_ and at step boundaries. Callers hold mutex_.
+  void RestartIfFailed();
+  void Watch();
 
   DomainCpuSampling sampling_;
+  DomainCpuSamplingOptions options_;
+  std::filesystem::path raw_dir_;
   std::unique_ptr<collectors::DomainCpuSampler> sampler_;
+  int segment_ = 0;
+  double segment_start_s_ = 0;  // on the run's clock
+  std::vector<collectors::CpuSeriesRow> rows_;
   std::chrono::steady_clock::time_point t0_;
   std::vector<StepWindow> windows_;
   RunRecord& record_;
   nlohmann::json& context_;
+  bool finished_ = false;
+  std::mutex mutex_;  // everything above, between the caller and watcher_
+  std::condition_variable wake_;
+  std::thread watcher_;
 };
 
 }  // namespace nfb::runner

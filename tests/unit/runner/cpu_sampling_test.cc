@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "nfb/core/error.h"
+#include "run_cpu_sampler.h"
 
 namespace nfb::runner {
 namespace {
@@ -153,6 +155,70 @@ TEST(DomainCpuSamplingTest, XenRejectsAFractionalInterval) {
   DomainCpuSamplingOptions o;
   o.interval = std::chrono::milliseconds(500);
   EXPECT_THROW(StartDomainCpuSampler(xen, Topology(), o), InputError);
+}
+
+
+// The run-wide sampler (run_cpu_sampler.h) replaces a xentop that dies (xentop 4.17 segfaulted
+// after 149 s in the lab): every segment's rows are kept on the run's clock, each failure is
+// recorded, and the restarts stop after ten segments.
+TEST(RunCpuSamplerTest, ReplacesADeadXentopAndKeepsEverySegmentsRows) {
+  fs::path state = fs::temp_directory_path() / ("nfb-run-cpu-" + std::to_string(::getpid()));
+  fs::remove_all(state);
+  fs::create_directories(state / "bin");
+  fs::create_directories(state / "raw");
+  const fs::path data = fs::path(NFB_SOURCE_DIR) / "tests/data/xentop";
+  fs::create_symlink(data / "fake-xentop", state / "bin/xentop");
+  const std::string old_path = ::getenv("PATH");
+  ::setenv("PATH", (state.string() + "/bin:" + old_path).c_str(), 1);
+  ::setenv("FAKE_XENTOP_OUTPUT", (data / "xentop_4.17_lab.txt").c_str(), 1);
+  ::setenv("FAKE_XENTOP_DELAY", "0.1", 1);
+  ::setenv("FAKE_XENTOP_THEN", "kill", 1);  // every xentop dies after its frames
+
+  json description = {
+      {"hosts", {{{"name", "selftest1"}, {"role", "guest"}, {"xl_domain", "selftest1"}}}}};
+  FakePlatform xen("xen", description, state);
+  scenario::Scenario s;
+  s.topology = Topology();
+  s.cpu_sampling.enabled = true;
+  RunRecord record;
+  json context;
+  {
+    RunCpuSampler sampler(xen, s, state / "raw", record, context);
+    sampler.BeginStep("A", 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    sampler.EndStep();
+    sampler.Finish();
+  }
+  ::setenv("PATH", old_path.c_str(), 1);
+  for (const char* v : {"FAKE_XENTOP_OUTPUT", "FAKE_XENTOP_DELAY", "FAKE_XENTOP_THEN"}) {
+    ::unsetenv(v);
+  }
+
+  const json& segments = context["segments"];
+  ASSERT_GE(segments.size(), 2u) << context.dump(1);
+  EXPECT_LE(segments.size(), 10u);
+  size_t rows = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    // Each one died, but the last may have been stopped before it could.
+    if (i + 1 < segments.size()) {
+      EXPECT_TRUE(segments[i].contains("error")) << segments[i].dump();
+    }
+    rows += segments[i]["rows"].get<size_t>();
+  }
+  EXPECT_TRUE(context.contains("error"));
+  // Rows of every segment, in time order on the run's clock, all in step A's window.
+  std::vector<double> t;
+  for (const auto& [key, group] : record.cpu) {
+    EXPECT_EQ(key, (std::vector<std::string>{"A", "1"}));
+    for (const auto& row : group) t.push_back(row.t_s);
+  }
+  EXPECT_EQ(t.size(), rows);
+  EXPECT_GT(rows, 2u);  // more than one segment's frames
+  EXPECT_TRUE(std::is_sorted(t.begin(), t.end()));
+  EXPECT_GT(t.back(), segments[1]["start_s"].get<double>());
+  EXPECT_TRUE(fs::exists(state / "raw/xentop.txt"));
+  EXPECT_TRUE(fs::exists(state / "raw/cpu-segment-2/xentop.txt"));
+  fs::remove_all(state);
 }
 
 }  // namespace

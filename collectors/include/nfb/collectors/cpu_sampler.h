@@ -15,6 +15,7 @@
 // is and is not counted, with the resolution of each counter.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -139,6 +140,7 @@ class CpuSampler final : public DomainCpuSampler {
 
   // Rows so far (thread-safe).
   std::vector<CpuSeriesRow> Rows() const override;
+  bool Failed() const override { return failed_; }
 
   // Stops at once (no partial interval is added) and returns everything. Call once. Throws
   // RunError if a reading failed on the sampler thread (Rows() keeps what came before).
@@ -162,6 +164,7 @@ class CpuSampler final : public DomainCpuSampler {
   mutable std::mutex mutex_;  // guards report_.rows
   CpuSamplerReport report_;
   std::string thread_error_;  // written by the thread, read after join
+  std::atomic<bool> failed_{false};  // set with thread_error_, readable any time
 };
 
 // The sources of a netns platform run, from Platform::Describe() (the "hosts" array: name, role,

@@ -42,6 +42,10 @@ class DomainCpuSampler {
   virtual std::string_view Method() const = 0;
   // Rows so far (thread-safe).
   virtual std::vector<CpuSeriesRow> Rows() const = 0;
+  // True once sampling ended by itself (a reading failed, xentop died: xentop 4.17 was seen to
+  // segfault after minutes): no more rows come, and Stop() will throw. Lets a long-running
+  // user start a new sampler and keep going. Thread-safe.
+  virtual bool Failed() const = 0;
   // Stops at once (no partial interval is added) and returns everything. Call once: a second
   // call throws RunError. Throws RunError if sampling failed meanwhile (a reading failed, the
   // sampling process died); Rows() still returns what came before the failure.

@@ -85,6 +85,7 @@ class XentopSampler final : public DomainCpuSampler {
 
   std::string_view Method() const override { return "xentop"; }
   std::vector<CpuSeriesRow> Rows() const override;
+  bool Failed() const override;
   // Stops reading at once (frames not yet complete are dropped), then ends xentop. Throws
   // RunError if xentop exited or died before Stop(), or its output could not be read.
   CpuSamplerReport Stop() override;
