@@ -16,5 +16,6 @@ void SetupListCommand(CLI::App& app);
 void SetupDoctorCommand(CLI::App& app);
 void SetupCleanupCommand(CLI::App& app);
 void SetupPlotCommand(CLI::App& app);
+void SetupCompareCommand(CLI::App& app);
 
 }  // namespace nfb::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   nfb::cli::SetupDoctorCommand(app);
   nfb::cli::SetupCleanupCommand(app);
   nfb::cli::SetupPlotCommand(app);
+  nfb::cli::SetupCompareCommand(app);
 
   try {
     app.parse(argc, argv);

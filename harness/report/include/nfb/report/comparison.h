@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "nfb/report/emulation.h"  // EmulationNote, appended to comparison.txt
 #include "nfb/report/tables.h"
 #include "nfb/scenario/scenario.h"
 
