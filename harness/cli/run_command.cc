@@ -9,6 +9,7 @@ namespace {
 struct RunArgs {
   std::vector<std::string> scenarios;
   std::string out = "results";
+  std::string inventory;
   runner::RunOptions options;
 };
 }  // namespace
@@ -33,12 +34,18 @@ void SetupRunCommand(CLI::App& app) {
                   "docs/platform-xen.md)")
       ->check(CLI::IsMember({"netns", "xen"}))
       ->capture_default_str();
+  run->add_option("--inventory", args->inventory,
+                  "xen: a YAML file naming the external hosts that are machines reached over SSH "
+                  "(ssh destination, interface facing dom0's NIC); default NFB_XEN_INVENTORY; see "
+                  "docs/platform-xen.md")
+      ->check(CLI::ExistingFile);
   run->add_flag("--dry-run,--dry_run", o.dry_run,
                 "load and check everything, print the plan, touch nothing");
   run->add_flag("!--no-plot", o.plot, "skip the figures");
   run->callback([args] {
     args->options.scenarios.assign(args->scenarios.begin(), args->scenarios.end());
     args->options.out = args->out;
+    args->options.inventory = args->inventory;
     g_exit_status = runner::RunScenarios(args->options);
   });
 }

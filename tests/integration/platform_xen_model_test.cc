@@ -6,6 +6,7 @@
 
 #include "nfb/core/error.h"
 #include "nfb/core/subprocess.h"
+#include "nfb/platform/inventory.h"
 #include "nfb/platform/platform.h"
 #include "nfb/platform/xen_platform.h"
 #include "platform_test_util.h"
@@ -267,6 +268,154 @@ TEST(XenPlatformModelTest, OffXenProvisionSaysWhatIsMissing) {
     }
   } else {
     GTEST_SKIP() << "this is dom0 of a Xen host";
+  }
+}
+
+// --- External hosts that are machines over SSH (inventory.h) ---
+
+constexpr const char* kInventory = R"(# the lab's stand-in
+nic: eth1
+hosts:
+  loadgen:
+    ssh: root@198.19.254.2
+    interface: ext0
+    configure: false
+    ssh_options: [-o, "UserKnownHostsFile=/run/nfblab/extssh/known_hosts"]
+)";
+
+TEST(InventoryTest, ReadsTheMachinesOfExternalHosts) {
+  const Inventory inv = ParseInventory(kInventory, "hosts.yaml");
+  EXPECT_EQ(inv.source, "hosts.yaml");
+  EXPECT_EQ(inv.nic, "eth1");
+  ASSERT_EQ(inv.hosts.size(), 1u);
+  const ExternalMachine* m = inv.Find("loadgen");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->ssh, "root@198.19.254.2");
+  EXPECT_EQ(m->interface, "ext0");
+  EXPECT_FALSE(m->configure);
+  EXPECT_EQ(m->ssh_options, (std::vector<std::string>{
+                                "-o", "UserKnownHostsFile=/run/nfblab/extssh/known_hosts"}));
+  EXPECT_EQ(inv.Find("attacker"), nullptr);
+
+  const Inventory minimal =
+      ParseInventory("hosts: {loadgen: {ssh: lg.example, interface: enp3s0f0}}", "x.yaml");
+  EXPECT_EQ(minimal.nic, "");
+  EXPECT_TRUE(minimal.hosts.at(0).configure);  // the default: the harness sets address and MAC
+  EXPECT_TRUE(minimal.hosts.at(0).ssh_options.empty());
+}
+
+// Each bad inventory is refused with the file, line and column and what is wrong.
+TEST(InventoryTest, RefusesBadInventoriesSayingWhereAndWhy) {
+  struct Case {
+    std::string text;
+    std::vector<std::string> expected;
+  };
+  const std::vector<Case> cases = {
+      {"hosts:\n  loadgen:\n    ssh: root@a\n    interfce: eth0\n",
+       {"hosts.yaml:4:5", "unknown key 'interfce'", "interface"}},
+      {"hosts:\n  loadgen:\n    interface: eth0\n", {"hosts.yaml:3:5", "no 'ssh'"}},
+      {"hosts:\n  loadgen:\n    ssh: root@a\n", {"hosts.yaml:3:5", "no 'interface'"}},
+      {"hosts:\n  loadgen: {ssh: root@a, interface: 'eth 0'}\n", {"'eth 0'", "interface name"}},
+      {"hosts:\n  loadgen: {ssh: '-oProxyCommand=x', interface: eth0}\n",
+       {"not an SSH destination"}},
+      {"hosts:\n  loadgen: {ssh: root@a, interface: eth0, configure: maybe}\n",
+       {"'configure' must be true or false"}},
+      {"hosts:\n  loadgen: {ssh: root@a, interface: eth0, ssh_options: -p}\n",
+       {"'ssh_options' must be a list"}},
+      {"hosts: {}\n", {"'hosts' must map"}},
+      {"nic: eth1\n", {"'hosts' must map"}},
+      {"nic: xenbr0\nhosts: {loadgen: {ssh: a, interface: b}}\n", {"cannot be dom0's NIC"}},
+      {"host:\n  loadgen: {ssh: a, interface: b}\n", {"unknown key 'host'"}},
+      {"hosts: [loadgen]\n", {"'hosts' must map"}},
+      {"hosts:\n  loadgen: [a, b]\n", {"must be a map"}},
+      {"hosts:\n  loadgen: {ssh: a\n", {"hosts.yaml:", "not valid YAML"}},
+      {"- a\n- b\n", {"an inventory is a map"}},
+  };
+  for (const Case& c : cases) {
+    try {
+      ParseInventory(c.text, "hosts.yaml");
+      ADD_FAILURE() << "accepted:\n" << c.text;
+    } catch (const InputError& e) {
+      for (const std::string& part : c.expected) {
+        EXPECT_THAT(e.what(), HasSubstr(part)) << c.text;
+      }
+    }
+  }
+  EXPECT_THROW(LoadInventory("/nonexistent/hosts.yaml"), InputError);
+}
+
+XenPlatformOptions WithInventory(const std::string& text) {
+  XenPlatformOptions o = LabOptions();
+  o.inventory = ParseInventory(text, "hosts.yaml");
+  return o;
+}
+
+TEST(XenPlatformModelTest, ExternalHostsInTheInventoryAreMachinesOverSsh) {
+  RunId id{"0123456789abcdef"};
+  std::unique_ptr<Platform> p = MakeXenPlatform(PingTopology(), id, WithInventory(kInventory));
+  EXPECT_EQ(p->Dom0NicInterface(), "eth1");  // the inventory's NIC, not the scenario's peth0
+
+  const HostInfo& loadgen = p->Host("loadgen");
+  EXPECT_FALSE(loadgen.IsLocal());
+  EXPECT_EQ(loadgen.access, HostAccess::kSsh);
+  EXPECT_EQ(loadgen.ssh_destination, "root@198.19.254.2");
+  EXPECT_EQ(loadgen.netns, "");
+  EXPECT_EQ(loadgen.interface, "ext0");
+  EXPECT_EQ(loadgen.address, "198.18.0.100");
+
+  ProcessSpec ping = p->Command("loadgen", {"ping", "-c", "1", "198.18.0.11"});
+  EXPECT_EQ(ping.netns, "");
+  ASSERT_FALSE(ping.argv.empty());
+  EXPECT_EQ(ping.argv.front(), "ssh");
+  EXPECT_EQ(ping.argv[ping.argv.size() - 2], "root@198.19.254.2");
+  EXPECT_EQ(ping.argv.back(), "exec ping -c 1 198.18.0.11");
+  auto has = [&](const std::string& word) {
+    return std::find(ping.argv.begin(), ping.argv.end(), word) != ping.argv.end();
+  };
+  EXPECT_TRUE(has("UserKnownHostsFile=/run/nfblab/extssh/known_hosts"));
+  EXPECT_TRUE(has("ControlPath=/run/nfbench/0123456789abcdef/ssh/loadgen"));
+
+  // The description says where each host is: cpu_sampling reads "ssh"/"in_dom0" from it.
+  const nlohmann::json d = p->Describe();
+  EXPECT_EQ(d["inventory"], "hosts.yaml");
+  EXPECT_TRUE(d["switch"].is_null());  // no switch namespace, no emulated NIC
+  EXPECT_TRUE(d["emulated"].empty());
+  bool seen = false;
+  for (const auto& host : d["hosts"]) {
+    if (host["name"] != "loadgen") continue;
+    seen = true;
+    EXPECT_EQ(host["role"], "external");
+    EXPECT_EQ(host["access"], "ssh");
+    EXPECT_EQ(host["ssh"], "root@198.19.254.2");
+    EXPECT_EQ(host["in_dom0"], false);
+    EXPECT_EQ(host["configure"], false);
+  }
+  EXPECT_TRUE(seen);
+  p->Teardown();
+
+  // Without an inventory, or one naming only hosts of other scenarios: namespaces, as before.
+  std::unique_ptr<Platform> plain = MakeXenPlatform(
+      PingTopology(), id,
+      WithInventory("hosts: {attacker: {ssh: root@198.19.254.6, interface: ext1}}"));
+  EXPECT_TRUE(plain->Host("loadgen").IsLocal());
+  EXPECT_EQ(plain->Host("loadgen").netns, "nfb012345-loadgen");
+  EXPECT_EQ(plain->Dom0NicInterface(), "peth0");
+  for (const auto& host : plain->Describe()["hosts"]) {
+    if (host["name"] == "loadgen") EXPECT_EQ(host["in_dom0"], true);
+  }
+}
+
+TEST(XenPlatformModelTest, RefusesAnInventoryNamingOnlySomeExternalHosts) {
+  scenario::Topology topology = PingTopology();
+  scenario::ExternalHostSpec attacker = topology.external_hosts.at(0);
+  attacker.name = "attacker";
+  attacker.address.address += 1;
+  topology.external_hosts.push_back(attacker);
+  try {
+    MakeXenPlatform(topology, RunId{"0123456789abcdef"}, WithInventory(kInventory));
+    ADD_FAILURE() << "accepted an inventory with loadgen but not attacker";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("names the external host(s) loadgen but not attacker"));
   }
 }
 

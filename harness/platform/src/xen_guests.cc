@@ -156,6 +156,10 @@ void XenPlatform::OpenSsh(Domain& g, Clock::time_point deadline) {
       last_error = master_log + (last_error.empty() ? "" : "; " + last_error);
     }
     if (Clock::now() > deadline) {
+      if (g.role != Role::kGuest) {
+        throw RunError(fmt::format("external host {} does not accept SSH as {}: {}", g.info.name,
+                                   target.destination, last_error));
+      }
       throw RunError(fmt::format("guest {} answers ping but not SSH as {} within {} s: {}{}",
                                  g.info.name, target.destination,
                                  options_.guest_timeout.count(), last_error, GuestFailure(g)));

@@ -47,6 +47,10 @@ void XenPlatform::IpBatch(const std::string& netns, const Lines& lines) {
 }
 
 void XenPlatform::BuildNetwork() {
+  if (ExternalMachines()) {  // no emulated NIC: the machines are behind dom0's own (xen_external.cc)
+    BuildMachineNetwork();
+    return;
+  }
   const std::string sw = SwitchNetns();
   const std::string alias = LinkAlias(run_id_.hex);
   std::vector<std::string> namespaces{sw};

@@ -99,6 +99,33 @@ XenPlatform::XenPlatform(const scenario::Topology& topology, RunId run_id,
   }
   const scenario::Dom0Spec& d0 = topology.dom0;
   nic_name_ = d0.nic.name;
+  // External hosts are machines when the inventory names them: all of them or none (the
+  // emulated NIC and a real one cannot both be dom0's port to the outside).
+  if (options_.inventory) {
+    const Inventory& inv = *options_.inventory;
+    std::vector<std::string> listed, missing;
+    for (const scenario::ExternalHostSpec& e : topology.external_hosts) {
+      (inv.Find(e.name) != nullptr ? listed : missing).push_back(e.name);
+    }
+    if (!listed.empty() && !missing.empty()) {
+      throw InputError(fmt::format(
+          "the inventory {} names the external host(s) {} but not {}: on the xen platform either "
+          "every external host is a machine over SSH or none is",
+          inv.source, fmt::join(listed, ", "), fmt::join(missing, ", ")));
+    }
+    for (const ExternalMachine& m : inv.hosts) {
+      bool known = false;
+      for (const scenario::ExternalHostSpec& e : topology.external_hosts) known |= e.name == m.name;
+      if (!known) {
+        log::Info("inventory {}: '{}' is not an external host of this scenario; not used",
+                  inv.source, m.name);
+      }
+    }
+    if (!listed.empty()) {
+      inventory_source_ = inv.source;
+      if (!inv.nic.empty()) nic_name_ = inv.nic;
+    }
+  }
   nic_mac_ = d0.nic.mac.ToString();
   if (!IsInterfaceName(nic_name_) || nic_name_ == kDom0Bridge ||
       nic_name_.rfind("vif", 0) == 0 || nic_name_ == "lo") {
@@ -167,7 +194,18 @@ XenPlatform::XenPlatform(const scenario::Topology& topology, RunId run_id,
     host.info.mac = e.mac.ToString();
     host.address = e.address;
     host.requested_cpus = e.cpus;
-    host.switch_port = fmt::format("swp{}", port++);
+    host.scenario_mac = host.info.mac;
+    if (ExternalMachines()) {
+      const ExternalMachine& m = *options_.inventory->Find(e.name);
+      host.info.netns.clear();
+      host.info.interface = m.interface;
+      host.info.access = HostAccess::kSsh;
+      host.info.ssh_destination = m.ssh;
+      host.configure = m.configure;
+      host.ssh_options = m.ssh_options;
+    } else {
+      host.switch_port = fmt::format("swp{}", port++);
+    }
     domains_.push_back(std::move(host));
   }
 }
@@ -185,6 +223,7 @@ SshTarget XenPlatform::SshTargetOf(const Domain& d) const {
   SshTarget target;
   target.destination = d.info.ssh_destination;
   target.control_path = RunDirectory(run_id_) / "ssh" / d.info.name;
+  target.extra_options = d.ssh_options;
   return target;
 }
 
@@ -219,7 +258,9 @@ void XenPlatform::CheckFree() {
       throw RunError("Xen domain " + name + " exists already (`nfbench cleanup`)");
     }
   }
-  if (fs::exists(fs::path("/sys/class/net") / nic_name_, ec)) {
+  if (ExternalMachines()) {
+    CheckRealNic();
+  } else if (fs::exists(fs::path("/sys/class/net") / nic_name_, ec)) {
     throw RunError(fmt::format(
         "dom0 already has a device '{}': the xen platform creates the NIC and the external hosts "
         "behind it itself (in the lab, `nfblab-net down` removes the lab's own)",
@@ -346,6 +387,8 @@ void XenPlatform::Teardown() noexcept {
   if (!state_) return;
   TeardownScope teardown;
   const auto start = Clock::now();
+  // What the run set on external machines goes first, while their SSH masters still run.
+  UndoExternalMachines();
   // SSH masters first: they would otherwise wait on a vanished guest for their keep-alive limit.
   for (Domain& d : domains_) {
     try {
@@ -385,7 +428,15 @@ json XenPlatform::Describe() const {
         {"cpus_requested", d.requested_cpus},
         {"cpus", d.info.cpus},  // as on netns: the real CPUs, empty where nothing was placed
     };
-    if (d.role == Role::kDom0) {
+    if (d.role == Role::kDom0 && ExternalMachines()) {
+      host["nic"] = {{"name", nic_name_},
+                     {"mac", Trim(ReadText(fs::path("/sys/class/net") / nic_name_ / "address"))},
+                     {"kind", "the host's NIC, a port of xenbr0 (external hosts are machines "
+                              "behind it, reached over SSH)"}};
+      host["bridge"] = {{"name", kDom0Bridge}, {"created_by_run", created_bridge_}};
+      host["cpu_placement"] = "not placed (dom0's vCPUs are Xen's dom0_max_vcpus)";
+      host["neighbours_added"] = dom0_neighbours_;
+    } else if (d.role == Role::kDom0) {
       host["nic"] = {{"name", nic_name_}, {"mac", nic_mac_}, {"switch_port", "swp0"},
                      {"kind", "veth (emulated NIC; external hosts are namespaces behind it)"}};
       host["bridge"] = {{"name", kDom0Bridge}, {"created_by_run", created_bridge_}};
@@ -407,8 +458,17 @@ json XenPlatform::Describe() const {
       host["kernel_cmdline"] = d.cmdline;
       host["xl_config"] = d.xl_config.empty() ? "" : ReadText(d.xl_config);
       host["timing_s"] = {{"xl_create", d.create_s}, {"ping", d.ping_s}, {"ssh", d.ssh_s}};
+    } else if (!d.info.IsLocal()) {
+      host["ssh"] = d.info.ssh_destination;
+      host["ssh_options"] = d.ssh_options;
+      host["in_dom0"] = false;
+      host["configure"] = d.configure;
+      host["scenario_mac"] = d.scenario_mac;
+      host["original_mac"] = d.original_mac;
+      host["cpu_placement"] = "a machine of its own (its CPUs are not placed by the harness)";
     } else {
       host["switch_port"] = d.switch_port;
+      host["in_dom0"] = true;
       host["cpu_placement"] = "not placed (a namespace in dom0, on dom0's vCPUs)";
     }
     hosts.push_back(std::move(host));
@@ -430,15 +490,19 @@ json XenPlatform::Describe() const {
         {"cmdline_template", options_.guest_cmdline},
         {"vif_script", options_.vif_script.empty() ? "vif-bridge (xl default)"
                                                     : options_.vif_script}}},
-      {"switch", {{"netns", SwitchNetns()}, {"bridge", kSwitchBridge}}},
+      {"switch", ExternalMachines() ? json(nullptr)
+                                    : json{{"netns", SwitchNetns()}, {"bridge", kSwitchBridge}}},
+      {"inventory", inventory_source_.empty() ? json(nullptr) : json(inventory_source_)},
       {"hosts", hosts},
       {"neighbours", "permanent ARP entries between all hosts of a subnet"},
       {"provision_s", provision_s_},
       {"ramdisk_s", ramdisk_s_},
       {"network_s", network_s_},
       {"emulated",
-       {"the physical NIC: peth0 is a veth into a switch namespace, not hardware",
-        "external hosts: network namespaces in dom0 (they share dom0's CPUs)"}},
+       ExternalMachines()
+           ? json::array()
+           : json{"the physical NIC: peth0 is a veth into a switch namespace, not hardware",
+                  "external hosts: network namespaces in dom0 (they share dom0's CPUs)"}},
   };
 }
 
@@ -455,6 +519,9 @@ XenPlatformOptions XenPlatformOptions::FromEnvironment() {
   env("NFB_XEN_GUEST_CMDLINE", o.guest_cmdline);
   env("NFB_XEN_VIF_SCRIPT", o.vif_script);
   env("NFB_XEN_SSH_USER", o.ssh_user);
+  std::string inventory;
+  env("NFB_XEN_INVENTORY", inventory);
+  if (!inventory.empty()) o.inventory = LoadInventory(inventory);
   std::string timeout;
   env("NFB_XEN_GUEST_TIMEOUT", timeout);
   if (!timeout.empty()) {

@@ -1,7 +1,7 @@
 // The xen platform's implementation class, shared by its source files (xen_platform.cc:
 // construction, provisioning order, guests' stop/start, teardown, description; xen_network.cc:
 // bridge, emulated NIC and external hosts; xen_guests.cc: ramdisk, xl create, waiting for ping
-// and SSH). Not part of the platform's interface: use nfb/platform/xen_platform.h.
+// and SSH; xen_external.cc: external hosts that are machines over SSH, from an inventory). Not part of the platform's interface: use nfb/platform/xen_platform.h.
 #pragma once
 
 #include <chrono>
@@ -72,7 +72,15 @@ class XenPlatform final : public Platform {
     double create_s = 0, ping_s = 0, ssh_s = 0;  // after `xl create` started
     Process ssh_master;
     // External hosts:
-    std::string switch_port;
+    std::string switch_port;  // namespaces behind the emulated NIC
+    // ... or machines over SSH (inventory.h). What teardown undoes on them:
+    bool configure = false;           // the harness sets address and MAC
+    std::vector<std::string> ssh_options;
+    std::string scenario_mac;         // info.mac may become the machine's own (configure: false)
+    std::string original_mac;         // before the run (restored when changed)
+    bool was_up = true;               // the interface's IFF_UP before the run
+    bool address_added = false;       // the scenario's address was not there before
+    std::vector<std::string> undo;    // ip -batch lines run there at teardown
   };
 
   const Domain& Find(const std::string& name) const;
@@ -91,6 +99,12 @@ class XenPlatform final : public Platform {
   std::string GuestFailure(const Domain& g) const;
   void WaitUntilForwarding(const std::vector<std::pair<std::string, std::string>>& devices,
                            std::chrono::seconds timeout);
+  // External machines (xen_external.cc).
+  bool ExternalMachines() const { return !inventory_source_.empty(); }
+  void CheckRealNic() const;
+  void BuildMachineNetwork();
+  void SetUpExternalMachine(Domain& d);
+  void UndoExternalMachines() noexcept;
 
   RunId run_id_;
   std::string prefix_;
@@ -103,6 +117,8 @@ class XenPlatform final : public Platform {
   std::vector<int> pcpus_;
   std::unique_ptr<RunState> state_;
   bool created_bridge_ = false;
+  std::string inventory_source_;  // non-empty: external hosts are machines behind the real NIC
+  std::vector<std::string> dom0_neighbours_;  // added on the host's own bridge for them
   bool guests_stopped_ = false;
   int batches_ = 0;
   double provision_s_ = 0, ramdisk_s_ = 0, network_s_ = 0;

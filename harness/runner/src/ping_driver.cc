@@ -8,6 +8,7 @@
 #include "nfb/collectors/icmp_rtt.h"
 #include "nfb/collectors/json.h"
 #include "nfb/collectors/pcap_capture.h"
+#include "nfb/collectors/remote_capture.h"
 #include "nfb/collectors/timestamp_resolution.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
@@ -55,15 +56,15 @@ class PingDriver : public WorkloadDriver {
   // and go to their own source MAC, so the switch learns it and forwards at most the first one.
   void Prepare(platform::Platform& platform, const report::ResultsDir& dir) override {
     const platform::HostInfo& host = platform.Host(capture_spec_.host);
-    // The capture and this probe run in-process (libpcap in the host's namespace), so the
-    // capture host must be one the harness can enter: an external host namespace, not a host
-    // reached over SSH.
+    // A capture host reached over SSH (an external machine on the xen platform) captures with
+    // its own tcpdump (remote_capture.h); the probe below needs the harness on that host.
     if (!host.IsLocal()) {
-      throw InputError(fmt::format(
-          "capture host '{}' is reached over SSH on the {} platform; captures need a host the "
-          "harness runs on (an external host or dom0)",
-          capture_spec_.host, platform.Name()));
+      PrepareRemote(platform, host);
+      return;
     }
+    capture_method_ = {{"method", "libpcap in-process"},
+                       {"host", capture_spec_.host},
+                       {"interface", host.interface}};
     collectors::ResolutionProbeOptions probe;
     probe.netns = host.netns;
     probe.interface = host.interface;
@@ -79,20 +80,70 @@ class PingDriver : public WorkloadDriver {
   void MeasureStep(StepContext& step) override;
 
   void AddContext(json& context) const override {
+    context["capture"] = capture_method_;
     context["timestamps"] = {
         {"types_used", std::vector<std::string>(timestamp_types_.begin(), timestamp_types_.end())},
-        {"resolution_ns", resolution_probe_.is_null()
-                              ? json(nullptr)
-                              : resolution_probe_["resolution"]["resolution_ns"]},
+        {"resolution_ns", resolution_probe_.contains("resolution")
+                              ? resolution_probe_["resolution"]["resolution_ns"]
+                              : json(nullptr)},  // not measured (a remote capture)
         {"resolution_probe", resolution_probe_},
+        {"source", capture_method_.value("method", "") == "remote tcpdump"
+                       ? "the remote tcpdump's libpcap on " + capture_spec_.host
+                       : "libpcap in the harness"},
     };
   }
 
  private:
   const scenario::PingWorkload& ping_;
   const scenario::CaptureSpec& capture_spec_;
+  // The capture host is reached over SSH: tcpdump there. Its version and the timestamp types
+  // its interface offers are asked once; the clock's resolution is not measured (the probe sends
+  // and captures frames in-process).
+  void PrepareRemote(platform::Platform& platform, const platform::HostInfo& host) {
+    const std::string where = capture_spec_.host + ":" + host.interface;
+    ProcessResult version = RunProcess(platform.Command(capture_spec_.host, {"tcpdump", "--version"}),
+                                       std::chrono::seconds(60));
+    if (!version.Succeeded()) {
+      throw PrerequisiteError(fmt::format(
+          "capture host {} is reached over SSH and captures with tcpdump, which does not run "
+          "there ({}): {}",
+          capture_spec_.host, version.Status(), version.err + version.out));
+    }
+    ProcessResult types = RunProcess(
+        platform.Command(capture_spec_.host, {"tcpdump", "-J", "-i", host.interface}),
+        std::chrono::seconds(60));
+    if (!types.Succeeded()) {
+      throw RunError(fmt::format("tcpdump -J -i {} on {} failed ({}): {}", host.interface,
+                                 capture_spec_.host, types.Status(), types.err + types.out));
+    }
+    remote_types_offered_ = collectors::ParseTcpdumpTimestampTypes(types.out + types.err);
+    remote_type_ = collectors::ChooseTimestampType(ToCollectorRequest(capture_spec_.timestamps),
+                                                   remote_types_offered_, where);
+    std::string first_line = version.out + version.err;
+    first_line = first_line.substr(0, first_line.find('\n'));
+    capture_method_ = {{"method", "remote tcpdump"},
+                       {"host", capture_spec_.host},
+                       {"interface", host.interface},
+                       {"ssh", host.ssh_destination},
+                       {"tcpdump_version", first_line},
+                       {"timestamp_type", remote_type_},
+                       {"timestamp_types_offered", remote_types_offered_},
+                       {"counters", "from tcpdump's summary: received by filter -> capture_received, "
+                                    "dropped by kernel -> capture_dropped, dropped by interface -> "
+                                    "capture_if_dropped"}};
+    resolution_probe_ = {{"interface", where},
+                         {"measured", false},
+                         {"reason", "the capture runs in tcpdump on " + capture_spec_.host +
+                                        ", reached over SSH; the resolution probe sends and "
+                                        "captures frames in the harness's own process"},
+                         {"timestamp_type", remote_type_}};
+  }
+
   std::set<std::string> timestamp_types_;
   json resolution_probe_;  // the clock step measured on the capture interface
+  json capture_method_;
+  std::string remote_type_;
+  std::vector<std::string> remote_types_offered_;
 };
 
 void PingDriver::MeasureStep(StepContext& step) {
@@ -109,12 +160,34 @@ void PingDriver::MeasureStep(StepContext& step) {
   capture.buffer_bytes = capture_spec_.buffer_mb << 20;
   capture.timestamps = ToCollectorRequest(capture_spec_.timestamps);
   capture.output = step.raw / "capture.pcap";
-  auto pcap = collectors::PcapCapture::Start(capture);
+  std::unique_ptr<collectors::PcapCapture> pcap;
+  std::unique_ptr<collectors::RemoteCapture> remote;
+  if (capture_host.IsLocal()) {
+    pcap = collectors::PcapCapture::Start(capture);
+  } else {
+    collectors::RemoteCaptureOptions r;
+    r.where = capture_spec_.host + ":" + capture_host.interface;
+    r.interface = capture.interface;
+    r.filter = capture.filter;
+    r.snaplen = capture.snaplen;
+    r.buffer_bytes = capture.buffer_bytes;
+    r.timestamp_type = remote_type_;
+    r.timestamp_types_offered = remote_types_offered_;
+    r.output = capture.output;
+    r.stderr_path = step.raw / "capture.tcpdump.log";
+    r.stdin_fifo = step.platform.StateDirectory() / "capture.stdin";  // results may be on 9p
+    const std::string host = capture_spec_.host;
+    const platform::Platform& platform = step.platform;
+    remote = collectors::RemoteCapture::Start(
+        r, [&platform, host](std::vector<std::string> argv) {
+          return platform.Command(host, std::move(argv));
+        });
+  }
 
   workloads::PingRun ping_run = workloads::RunPing(step.platform, ping_, target, step.raw);
   // Replies to the last probes may still be in flight or in the capture ring.
   SleepFor(std::chrono::milliseconds(200));
-  collectors::CaptureReport capture_report = pcap->Stop();
+  collectors::CaptureReport capture_report = pcap ? pcap->Stop() : remote->Stop();
 
   collectors::EchoRttOptions probe;
   probe.requester = loadgen.address;

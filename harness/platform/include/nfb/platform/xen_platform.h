@@ -4,10 +4,11 @@
 //              dom0's MAC and address, the "physical NIC" (peth0) and one vif<domid>.0 per guest
 //              as its ports
 //   guests     PV domains from generated xl configs (`xl create`), reached over SSH
-//   external   network namespaces in dom0 behind the NIC: <prefix>-switch (bridge sw0, the
-//              "wire"), whose port swp0 is the peer of peth0, and one <prefix>-<host> per
-//              external host, as on the netns platform. On real hardware they would be machines
-//              reached over SSH behind a real NIC (HostAccess::kSsh; not implemented yet).
+//   external   either network namespaces in dom0 behind an emulated NIC: <prefix>-switch
+//              (bridge sw0, the "wire"), whose port swp0 is the peer of peth0, and one
+//              <prefix>-<host> per external host, as on the netns platform; or, when an inventory
+//              names them (inventory.h), machines reached over SSH (HostAccess::kSsh) behind
+//              dom0's real NIC, which must already be a port of xenbr0.
 //
 // Everything the run creates is recorded in its run state first (platform.h), so Teardown() and
 // a later CleanupStale() remove guests (xl destroy), namespaces and the devices it added.
@@ -15,9 +16,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "nfb/platform/inventory.h"
 #include "nfb/platform/platform.h"
 
 namespace nfb::platform {
@@ -47,8 +50,12 @@ struct XenPlatformOptions {
   std::string ssh_user = "root";
   // From `xl create` until a guest accepts SSH (NFB_XEN_GUEST_TIMEOUT, seconds).
   std::chrono::seconds guest_timeout{240};
+  // External hosts that are machines over SSH (nfbench run --inventory FILE, or
+  // NFB_XEN_INVENTORY=FILE). Without one, every external host is a namespace in dom0.
+  std::optional<Inventory> inventory;
 
-  // Reads the NFB_XEN_* variables over the defaults. Throws InputError for a malformed value.
+  // Reads the NFB_XEN_* variables over the defaults (NFB_XEN_INVENTORY is loaded and parsed).
+  // Throws InputError for a malformed value or inventory.
   static XenPlatformOptions FromEnvironment();
 };
 

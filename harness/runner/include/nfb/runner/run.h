@@ -15,6 +15,9 @@ struct RunOptions {
   scenario::LoadOptions load;              // profile, -o overrides, --repetitions
   std::filesystem::path out = "results";  // results/<scenario>/<UTC time>-<run id>/
   std::string platform = "netns";
+  // xen: external hosts that are machines over SSH (docs/platform-xen.md); empty = none, unless
+  // NFB_XEN_INVENTORY names a file.
+  std::filesystem::path inventory;
   bool dry_run = false;  // load, check and print the plan; touch nothing
   bool plot = true;
 };
