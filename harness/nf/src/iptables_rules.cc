@@ -68,7 +68,8 @@ class IptablesInstall : public InstalledFunction {
         at_(at),
         program_(program.name),
         rules_(PrepareIptablesRules(program)),
-        iptables_(FindIptables()) {
+        // A host reached over SSH (a Xen guest) runs its own iptables from its PATH.
+        iptables_(platform.Host(host_).IsLocal() ? FindIptables() : "iptables") {
     try {
       for (const IptablesRule& rule : rules_) {
         std::vector<std::string> argv = {iptables_, "-w", "-A"};

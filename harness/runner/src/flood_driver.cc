@@ -20,6 +20,7 @@
 #include "nfb/runner/cpu_sampling.h"
 #include "nfb/workloads/udp_sink.h"
 #include "packet_counters.h"
+#include "restarting_cpu_sampler.h"
 #include "workload_driver.h"
 
 namespace nfb::runner {
@@ -149,24 +150,31 @@ void FloodDriver::MeasureStep(StepContext& step) {
   std::optional<workloads::Iperf3Process> server;
   if (flood_.flow) {
     workloads::Iperf3ServerOptions options;
-    options.netns = target.netns;
-    options.cgroup_procs = target.cgroup_procs;
+    if (target.IsLocal()) {
+      options.netns = target.netns;
+      options.cgroup_procs = target.cgroup_procs;
+    } else {
+      options.platform = &step.platform;  // a guest reached over SSH (Xen)
+      options.host = config.target;
+    }
     options.bind_address = target.address;
     options.port = flood_.flow->port;
     options.output_dir = step.raw;
     server.emplace(workloads::StartIperf3Server(options));
   }
 
-  const int domid = s_.topology.FindGuest(config.target)->domid;
+  // dom0's vif for the guest is named after its domain id: Xen's own on the xen platform.
+  const int domid =
+      target.xen_domid >= 0 ? target.xen_domid : s_.topology.FindGuest(config.target)->domid;
   PacketCounterSnapshot counters_before =
       ReadPacketCounters(step.platform, config.target, domid, flood_.attack.from);
-  std::unique_ptr<collectors::DomainCpuSampler> sampler;
+  std::optional<RestartingCpuSampler> sampler;
   if (sampling_) {
     DomainCpuSamplingOptions options;
     options.interval = std::chrono::milliseconds(
         static_cast<int64_t>(std::llround(s_.cpu_sampling.interval_s * 1000)));
     options.raw_dir = step.raw;
-    sampler = sampling_->Start(options);
+    sampler.emplace(*sampling_, std::move(options));
   }
   NicRateSampler nic_rate(step.platform.Dom0Netns(), step.platform.Dom0NicInterface());
 
@@ -237,27 +245,48 @@ void FloodDriver::MeasureStep(StepContext& step) {
       if (!client_outcome && Clock::now() > limit) client_outcome = client->Stop();
     }
     stop_attack();
-    server_outcome = server->Wait(std::chrono::seconds(5));
-    if (!server_outcome) server_outcome = server->Stop();
-    workloads::Iperf3Report combined =
-        workloads::CombineIperf3Reports(client_outcome->report, server_outcome->report);
+    std::string server_error;
+    try {
+      server_outcome = server->Wait(std::chrono::seconds(5));
+      if (!server_outcome) server_outcome = server->Stop();
+    } catch (const RunError& e) {
+      // A server in a guest reached over SSH can lose its session while the flood fills the
+      // guest's queues (seen in the lab: ssh exit 255, no output). The client then still has
+      // the server's report (--get-server-output), which CombineIperf3Reports falls back to.
+      if (target.IsLocal()) throw;
+      server_error = e.what();
+      log::Warn("  the iperf3 server in {} left no report; using the copy its client received: {}",
+                config.target, server_error);
+    }
+    workloads::Iperf3Report combined = workloads::CombineIperf3Reports(
+        client_outcome->report, server_outcome ? std::optional<workloads::Iperf3Report>(
+                                                     server_outcome->report)
+                                               : std::nullopt);
     const double flow_offset_s = Seconds(client_outcome->started_steady - t0);
     RecordFlow(step, combined, attack, flow_offset_s);
     step.step["flow"] = {{"client_argv", client_outcome->argv},
-                         {"server_argv", server_outcome->argv},
+                         {"server_argv", server->argv()},
                          {"client_exit", client_outcome->exit_status},
-                         {"server_exit", server_outcome->exit_status},
+                         {"server_exit", server_outcome ? json(server_outcome->exit_status)
+                                                        : json(server_error)},
                          {"client_stopped", client_outcome->stopped},
                          {"started_s", flow_offset_s},
                          {"report", workloads::ToJson(combined)}};
+    if (!server_outcome) step.step["flow"]["server_report"] = "from the client (--get-server-output)";
   }
   stop_attack();
 
   std::vector<NicRatePoint> nic = nic_rate.Stop();
   if (sampler) {
-    collectors::CpuSamplerReport cpu = sampler->Stop();
+    // A sampler that failed is recorded, not fatal: the flow's and the attack's results stand.
+    RestartingCpuSampler::Result cpu = sampler->Stop();
+    collectors::CpuSamplerReport report = cpu.last_report.value_or(collectors::CpuSamplerReport{});
+    report.rows = cpu.rows;
+    json summary = collectors::SummaryJson(report);
+    summary["segments"] = cpu.segments;
+    if (!cpu.first_error.empty()) summary["error"] = cpu.first_error;
     step.record.cpu.push_back({{config.name, std::to_string(step.repetition)}, cpu.rows});
-    step.step["cpu_sampler"] = collectors::SummaryJson(cpu);
+    step.step["cpu_sampler"] = std::move(summary);
   }
   json sink_report = sink ? sink->Stop() : json(nullptr);
   PacketCounterSnapshot counters_after =

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "nfb/core/error.h"
+#include "nfb/core/subprocess.h"
 
 namespace nfb::runner {
 namespace {
@@ -49,9 +50,33 @@ PacketCounterSnapshot ReadPacketCounters(const platform::Platform& platform,
   s.dom0_nic = Find(dom0, platform.Dom0NicInterface());
   s.dom0_vif = Find(dom0, fmt::format("vif{}.0", guest_domid));
   const platform::HostInfo& g = platform.Host(guest);
-  s.guest_eth0 = Find(ParseNetDev(ReadProcNet(g.netns, "dev")), g.interface);
-  s.guest_udp = ParseSnmpUdp(ReadProcNet(g.netns, "snmp"));
+  if (g.IsLocal()) {
+    s.guest_eth0 = Find(ParseNetDev(ReadProcNet(g.netns, "dev")), g.interface);
+    s.guest_udp = ParseSnmpUdp(ReadProcNet(g.netns, "snmp"));
+  } else {
+    // A guest reached over SSH (Xen): both files with one `cat` there.
+    const ProcessResult r = RunChecked(
+        platform.Command(guest, {"cat", "/proc/net/dev", "/proc/net/snmp"}), std::chrono::seconds(60));
+    const ProcNetDevSnmp files = SplitProcNetDevSnmp(r.out);
+    s.guest_eth0 = Find(ParseNetDev(files.dev), g.interface);
+    s.guest_udp = ParseSnmpUdp(files.snmp);
+  }
   return s;
+}
+
+ProcNetDevSnmp SplitProcNetDevSnmp(const std::string& text) {
+  // /proc/net/snmp's first line starts with "Ip: ". No line of /proc/net/dev does: it has two
+  // header lines ("Inter-|...", " face |...") and "%6s:" interface lines, right-aligned.
+  const std::string marker = "Ip: ";
+  size_t at = text.compare(0, marker.size(), marker) == 0 ? 0 : text.find('\n' + marker);
+  if (at == std::string::npos) {
+    throw RunError("'cat /proc/net/dev /proc/net/snmp' printed no /proc/net/snmp");
+  }
+  if (at != 0) ++at;
+  if (text.compare(0, 7, "Inter-|") != 0) {
+    throw RunError("'cat /proc/net/dev /proc/net/snmp' did not start with /proc/net/dev");
+  }
+  return {text.substr(0, at), text.substr(at)};
 }
 
 PacketCounterDelta Difference(const PacketCounterSnapshot& before,

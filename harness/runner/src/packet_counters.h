@@ -26,11 +26,20 @@ struct PacketCounterSnapshot {
 };
 using PacketCounterDelta = PacketCounterSnapshot;
 
-// Reads the counters (each namespace's own /proc/net view). Interfaces that do not exist read as
-// absent; throws RunError if a namespace cannot be entered.
+// Reads the counters (each namespace's own /proc/net view; a guest reached over SSH through one
+// `cat` there). Interfaces that do not exist read as absent; throws RunError if a namespace
+// cannot be entered or the guest's files cannot be read.
 PacketCounterSnapshot ReadPacketCounters(const platform::Platform& platform,
                                          const std::string& guest, int guest_domid,
                                          const std::string& attacker);
+// The output of `cat /proc/net/dev /proc/net/snmp` (how a guest reached over SSH is read) split
+// into the two files: /proc/net/snmp starts at its first line beginning with "Ip: ". Throws
+// RunError when either part is missing.
+struct ProcNetDevSnmp {
+  std::string dev, snmp;
+};
+ProcNetDevSnmp SplitProcNetDevSnmp(const std::string& text);
+
 // after - before, per counter (a counter that went down counts 0).
 PacketCounterDelta Difference(const PacketCounterSnapshot& before,
                               const PacketCounterSnapshot& after);

@@ -23,6 +23,7 @@
 #include "nfb/report/tables.h"
 #include "nfb/report/xen_context.h"
 #include "nfb/runner/prerequisites.h"
+#include "nfb/workloads/udp_sink.h"
 #include "run_cpu_sampler.h"
 #include "workload_driver.h"
 
@@ -179,7 +180,10 @@ std::unique_ptr<platform::Platform> MakePlatform(const RunOptions& options,
                                                  const platform::RunId& run_id) {
   if (options.platform == "xen") {
     platform::XenPlatformOptions xen = platform::XenPlatformOptions::FromEnvironment();
+    if (!options.inventory.empty()) xen.inventory = platform::LoadInventory(options.inventory);
     for (const fs::path& tool : nf::GuestTools()) xen.guest_files.push_back(tool.string());
+    // The flood scenarios' receiving application runs in the target guest.
+    xen.guest_files.push_back(workloads::UdpSinkBinary().string());
     return platform::MakeXenPlatform(topology, run_id, xen);
   }
   return platform::MakeNetnsPlatform(topology, run_id);
@@ -343,20 +347,15 @@ int RunScenarios(const RunOptions& options) {
   if (options.platform != "netns" && options.platform != "xen") {
     throw InputError("unknown platform '" + options.platform + "' (known: netns, xen)");
   }
+  if (!options.inventory.empty()) {  // checked before anything runs, like the scenarios
+    if (options.platform != "xen") throw InputError("--inventory needs --platform xen");
+    platform::LoadInventory(options.inventory);
+  }
   // Every file is loaded and checked before anything runs: a typo in the third scenario
   // should not surface after the first two ran for an hour.
   std::vector<scenario::LoadedScenario> loaded;
   for (const fs::path& path : options.scenarios) {
     loaded.push_back(scenario::LoadScenarioFile(path, options.load));
-    // The flood drivers still start their guest-side tools (iperf3 server, UDP sink) and read
-    // guests' counters through namespaces, which Xen guests reached over SSH do not have.
-    if (options.platform == "xen" &&
-        !std::holds_alternative<scenario::PingWorkload>(loaded.back().scenario.workload)) {
-      throw InputError(fmt::format(
-          "{}: the xen platform runs ping workloads only so far (the flood workloads' guest-side "
-          "tools are not reached over SSH yet; docs/platform-xen.md)",
-          path.string()));
-    }
   }
   if (options.dry_run) {
     for (const auto& l : loaded) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -141,6 +142,26 @@ class FloodGenerator::Backend {
 
 namespace {
 
+// Whether a file in `dir` can be mapped shared and writable, as trafgen maps its temporary file
+// in its working directory. 9p without a cache mode (the lab's results share) cannot; statfs
+// does not tell, as 9p reports the server's filesystem type.
+bool CanMapShared(const fs::path& dir) {
+  const fs::path probe = dir / ".nfb-mmap-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = false;
+  if (::ftruncate(fd, 4096) == 0) {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) {
+      ok = true;
+      ::munmap(p, 4096);
+    }
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return ok;
+}
+
 // trafgen as a child process in the attacker's namespace and cgroups.
 class TrafgenBackend final : public FloodGenerator::Backend {
  public:
@@ -149,6 +170,13 @@ class TrafgenBackend final : public FloodGenerator::Backend {
     // trafgen runs with output_dir as its working directory: every path it gets is absolute.
     options_.output_dir = fs::absolute(options_.output_dir);
     fs::create_directories(options_.output_dir);
+    if (options_.work_dir.empty() && !CanMapShared(options_.output_dir)) {
+      // trafgen maps a shared temporary file in its working directory.
+      char tmpl[] = "/tmp/nfb-trafgen-XXXXXX";
+      if (::mkdtemp(tmpl) == nullptr) ThrowSystemError("mkdtemp /tmp/nfb-trafgen-XXXXXX", errno);
+      owned_work_dir_.path = tmpl;
+      options_.work_dir = owned_work_dir_.path;
+    }
     report_.config_path = options_.output_dir / "trafgen.cfg";
     report_.log_path = options_.output_dir / "trafgen.log";
     stderr_path_ = options_.output_dir / "trafgen.stderr.log";
@@ -242,6 +270,14 @@ class TrafgenBackend final : public FloodGenerator::Backend {
   FloodGeneratorOptions options_;
   FloodGeneratorReport report_;
   fs::path stderr_path_;
+  // A temporary working directory made here (removed after trafgen, which is killed first).
+  struct OwnedDir {
+    fs::path path;
+    ~OwnedDir() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } owned_work_dir_;
   Process process_;
   bool done_ = false;
 };

@@ -137,7 +137,7 @@ std::vector<std::string> TrafgenCommand(const FloodGeneratorOptions& options,
   // Option and value on one line.
   // clang-format off
   argv.insert(argv.end(), {
-      "--chdir", options.output_dir.string(), "--",
+      "--chdir", (options.work_dir.empty() ? options.output_dir : options.work_dir).string(), "--",
       "trafgen",
       "--dev", options.interface,
       "--in", config.string(),

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "nfb/core/log.h"
 #include "nfb/core/netns.h"
 #include "nfb/core/subprocess.h"
+#include "held_remote.h"
 #include "tool_output.h"
 
 namespace nfb::workloads {
@@ -34,27 +36,52 @@ void CheckCpu(const std::optional<int>& cpu) {
 }
 
 // Whether a TCP socket listens on `port` in the named network namespace. /proc/thread-self/net/
-// tcp lists the sockets of this thread's namespace ("sl local_address rem_address st ...",
-// addresses as HEX_IP:HEX_PORT, state 0A = LISTEN), so no process is started for the check.
+// tcp lists the sockets of this thread's namespace, so no process is started for the check.
 bool Listening(const std::string& netns, int port) {
   NetnsScope scope(netns);
   for (const char* file : {"tcp", "tcp6"}) {
     std::ifstream in(fmt::format("/proc/thread-self/net/{}", file));
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      if (!(fields >> slot >> local >> remote >> state)) continue;
-      size_t colon = local.rfind(':');
-      if (colon == std::string::npos || state != "0A") continue;
-      unsigned long local_port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
-      if (static_cast<int>(local_port) == port) return true;
-    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (TcpListening(text.str(), port)) return true;
   }
   return false;
 }
 
+// The same in a host reached over SSH: one `cat` there.
+bool RemoteListening(const platform::Platform& platform, const std::string& host, int port) {
+  ProcessResult r = RunProcess(platform.Command(host, {"cat", "/proc/net/tcp", "/proc/net/tcp6"}),
+                               std::chrono::seconds(30));
+  if (r.timed_out) {
+    throw RunError(fmt::format("reading /proc/net/tcp in {} timed out: {}", host, r.err));
+  }
+  // tcp6 may be missing (no IPv6): cat then fails but has printed tcp.
+  if (r.out.empty() && !r.Succeeded()) {
+    throw RunError(fmt::format("reading /proc/net/tcp in {} failed ({}): {}", host, r.Status(),
+                               r.err));
+  }
+  return TcpListening(r.out, port);
+}
+
+}  // namespace
+
+bool TcpListening(std::string_view proc_net_tcp, int port) {
+  // "sl local_address rem_address st ...", addresses as HEX_IP:HEX_PORT, state 0A = LISTEN.
+  std::istringstream in{std::string(proc_net_tcp)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    if (!(fields >> slot >> local >> remote >> state)) continue;
+    size_t colon = local.rfind(':');
+    if (colon == std::string::npos || state != "0A") continue;
+    unsigned long local_port = std::strtoul(local.c_str() + colon + 1, nullptr, 16);
+    if (static_cast<int>(local_port) == port) return true;
+  }
+  return false;
+}
+
+namespace {
 }  // namespace
 
 std::vector<std::string> Iperf3ServerCommand(const Iperf3ServerOptions& options) {
@@ -121,6 +148,8 @@ struct Iperf3Process::State {
   std::vector<std::string> argv;
   fs::path json_path, stderr_path;
   Process process;
+  // A remote iperf3 (Iperf3ServerOptions::platform): its stdin, whose end stops it.
+  internal::HeldStdin remote_stdin;
   std::chrono::system_clock::time_point started_wall;
   std::chrono::steady_clock::time_point started_steady;
   std::optional<Iperf3Outcome> outcome;  // once finished
@@ -176,6 +205,16 @@ Iperf3Outcome Iperf3Process::Stop(std::chrono::milliseconds grace) {
       return state_->Finish(*exited, false);
     }
   }
+  if (state_->remote_stdin.open()) {
+    // The remote shell sends iperf3 SIGTERM when its stdin ends; ssh then exits with its status.
+    state_->remote_stdin.Close();
+    const auto deadline = std::chrono::steady_clock::now() + grace + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto exited = state_->process.Wait(std::chrono::milliseconds(100))) {
+        return state_->Finish(*exited, true);
+      }
+    }
+  }
   ProcessResult result = state_->process.Terminate(grace);
   return state_->Finish(result, true);
 }
@@ -208,10 +247,69 @@ std::unique_ptr<Iperf3Process::State> Launch(std::vector<std::string> argv,
   return state;
 }
 
+// iperf3's server in a host reached over SSH (Iperf3ServerOptions::platform), once it listens.
+std::unique_ptr<Iperf3Process::State> StartRemoteServer(const Iperf3ServerOptions& options,
+                                                        std::vector<std::string> argv) {
+  const platform::Platform& platform = *options.platform;
+  const std::string& host = options.host;
+  if (options.output_dir.empty()) throw InputError("output_dir: empty");
+  if (options.name.empty() || options.name.find('/') != std::string::npos) {
+    throw InputError(fmt::format("name: '{}' is not a file name", options.name));
+  }
+  if (RemoteListening(platform, host, options.port)) {
+    throw RunError(fmt::format("port {} already listens in {}", options.port, host));
+  }
+  fs::create_directories(options.output_dir);
+  auto state = std::make_unique<Iperf3Process::State>();
+  state->argv = std::move(argv);
+  state->json_path = options.output_dir / (options.name + ".json");
+  state->stderr_path = options.output_dir / (options.name + ".stderr.log");
+  state->remote_stdin = internal::HeldStdin(internal::HeldStdinPath(platform, host, options.name));
+  log::Debug("{} in {}: {}", options.name, host, CommandLine(state->argv));
+  state->started_wall = std::chrono::system_clock::now();
+  state->started_steady = std::chrono::steady_clock::now();
+  state->process = internal::StartHeldRemote(platform, host, state->argv, state->remote_stdin,
+                                             state->json_path, state->stderr_path, true);
+  // Each check is a process in the guest (up to a second under QEMU/TCG): a generous limit.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::max<std::chrono::milliseconds>(options.ready_timeout,
+                                                            std::chrono::seconds(60));
+  while (!RemoteListening(platform, host, options.port)) {
+    if (auto result = state->process.Wait(std::chrono::milliseconds(200))) {
+      std::string detail = Tail(state->stderr_path);
+      try {
+        Iperf3Report report = ParseIperf3Json(ReadFile(state->json_path, 1 << 20));
+        if (!report.error.empty()) detail = report.error;
+      } catch (const InputError&) {
+      }
+      throw RunError(fmt::format("iperf3 server in {} exited before listening ({}): {}", host,
+                                 result->Status(), detail));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      state->remote_stdin.Close();  // stops it in the guest
+      if (!state->process.Wait(std::chrono::seconds(10))) {
+        state->process.Terminate(std::chrono::milliseconds(500));
+      }
+      throw RunError(fmt::format("iperf3 server in {} did not listen on port {} within {} s",
+                                 host, options.port,
+                                 std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::max<std::chrono::milliseconds>(
+                                         options.ready_timeout, std::chrono::seconds(60)))
+                                     .count()));
+    }
+  }
+  return state;
+}
+
 }  // namespace
 
 Iperf3Process StartIperf3Server(const Iperf3ServerOptions& options) {
   std::vector<std::string> argv = Iperf3ServerCommand(options);
+  if (options.platform != nullptr) {
+    Iperf3Process server;
+    server.state_ = StartRemoteServer(options, std::move(argv));
+    return server;
+  }
   // Someone else listening there would make the readiness check below lie.
   if (Listening(options.netns, options.port)) {
     throw RunError(

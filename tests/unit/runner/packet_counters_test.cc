@@ -9,6 +9,40 @@
 namespace nfb::runner {
 namespace {
 
+// `cat /proc/net/dev /proc/net/snmp` in a guest (abridged from a lab guest).
+const char kDevAndSnmp[] =
+    "Inter-|   Receive                                                |  Transmit\n"
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+    "    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0\n"
+    "  eth0:  123456    1500    0    2    0     0          0         0    65432     700    0    0    0     0       0          0\n"
+    "Ip: Forwarding DefaultTTL InReceives\n"
+    "Ip: 2 64 1500\n"
+    "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors\n"
+    "Udp: 40 900 0 12 5 0 0 0 0\n";
+
+TEST(PacketCountersTest, SplitsCatOfDevAndSnmp) {
+  ProcNetDevSnmp files = SplitProcNetDevSnmp(kDevAndSnmp);
+  EXPECT_EQ(files.dev.rfind("Inter-|", 0), 0u);
+  EXPECT_EQ(files.dev.back(), '\n');
+  EXPECT_EQ(files.dev.find("Ip:"), std::string::npos);
+  EXPECT_EQ(files.snmp.rfind("Ip: Forwarding", 0), 0u);
+  const auto dev = collectors::ParseNetDev(files.dev);
+  ASSERT_EQ(dev.count("eth0"), 1u);
+  EXPECT_EQ(dev.at("eth0").rx_packets, 1500u);
+  EXPECT_EQ(dev.at("eth0").rx_dropped, 2u);
+  const UdpCounters udp = collectors::ParseSnmpUdp(files.snmp);
+  EXPECT_EQ(udp.in_datagrams, 40u);
+  EXPECT_EQ(udp.no_ports, 900u);
+  EXPECT_EQ(udp.rcvbuf_errors, 5u);
+}
+
+TEST(PacketCountersTest, SplitRefusesOutputMissingAFile) {
+  const std::string text = kDevAndSnmp;
+  EXPECT_THROW(SplitProcNetDevSnmp(text.substr(0, text.find("Ip: "))), RunError);  // no snmp
+  EXPECT_THROW(SplitProcNetDevSnmp(text.substr(text.find("Ip: "))), RunError);     // no dev
+  EXPECT_THROW(SplitProcNetDevSnmp(""), RunError);
+}
+
 TEST(PacketCountersTest, DifferenceNeverGoesNegative) {
   PacketCounterSnapshot before, after;
   before.guest_eth0 = {100, 1, 10, 0, true};

@@ -42,6 +42,23 @@ std::string ParseError(const std::string& text) {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
+TEST(TcpListening, FindsAListeningPortInTcpAndTcp6Text) {
+  // `cat /proc/net/tcp /proc/net/tcp6`: two headers; 0x1451 = 5201 listening (0A) in tcp6 only,
+  // 0x0016 = 22 listening in tcp, 0x270F = 9999 only as an established connection (01).
+  const std::string text =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n"
+      "   1: 0B0012C6:270F 640012C6:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n"
+      "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 00000000000000000000000000000000:1451 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1\n";
+  EXPECT_TRUE(TcpListening(text, 5201));
+  EXPECT_TRUE(TcpListening(text, 22));
+  EXPECT_FALSE(TcpListening(text, 9999));
+  EXPECT_FALSE(TcpListening(text, 80));
+  EXPECT_FALSE(TcpListening("", 5201));
+  EXPECT_FALSE(TcpListening("garbage\n0A\n", 5201));
+}
+
 TEST(Iperf3Command, ServerDefaults) {
   Iperf3ServerOptions o;
   EXPECT_THAT(Iperf3ServerCommand(o), ElementsAre("iperf3", "-s", "-1", "-J", "-p", "5201"));

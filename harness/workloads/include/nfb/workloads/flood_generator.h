@@ -70,6 +70,11 @@ struct FloodGeneratorOptions {
   // sender leaves. pktgen's kernel thread is not affected.
   int nice = 0;
   std::filesystem::path output_dir;  // config, command record, tool logs
+  // trafgen's working directory, where it maps a shared temporary file; empty = output_dir.
+  // FloodGenerator::Start uses a temporary directory (removed afterwards) when a file in
+  // output_dir cannot be mapped shared (9p: the lab's results share; trafgen then fails with
+  // "Cannot setup shared variable!").
+  std::filesystem::path work_dir;
 };
 
 // Checks every option; throws InputError naming the field.

@@ -32,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "nfb/platform/platform.h"
+
 namespace nfb::workloads {
 
 // ---------------------------------------------------------------------------------------------
@@ -124,6 +126,12 @@ struct Iperf3ServerOptions {
   std::filesystem::path output_dir;                 // <name>.json, <name>.stderr.log
   std::string name = "iperf3-server";
   std::chrono::milliseconds ready_timeout{10000};  // until the control port listens
+  // A host reached over SSH (a Xen guest): when `platform` is set, iperf3 runs in `host` through
+  // platform->Command (netns and cgroup_procs are not used), readiness is read from that host's
+  // /proc/net/tcp{,6} over SSH (ready_timeout at least 60 s then), and Stop() ends its stdin,
+  // on which a remote shell sends it SIGTERM (held_remote.h).
+  const platform::Platform* platform = nullptr;
+  std::string host;
 };
 
 struct Iperf3ClientOptions {
@@ -142,6 +150,10 @@ struct Iperf3ClientOptions {
   std::filesystem::path output_dir;
   std::string name = "iperf3-client";
 };
+
+// Whether /proc/net/tcp or tcp6 text (one or both files, headers included) lists a socket in
+// state LISTEN (0A) on local `port`.
+bool TcpListening(std::string_view proc_net_tcp, int port);
 
 // `iperf3 -s -1 -J -p PORT [-B ADDR] [-A CPU]`. Throws InputError for invalid options.
 std::vector<std::string> Iperf3ServerCommand(const Iperf3ServerOptions& options);

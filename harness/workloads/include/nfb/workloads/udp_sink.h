@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -12,12 +13,22 @@
 
 namespace nfb::workloads {
 
+namespace internal {
+class HeldStdin;
+}
+
+// The sink's binary in the build tree. A guest reached over SSH runs it by its file name from its
+// PATH: the runner has the platform add it to the guest's image (XenPlatformOptions::guest_files).
+std::filesystem::path UdpSinkBinary();
+
 class UdpSink {
  public:
   // Starts the sink in `host` through Platform::Command and returns once it is bound (its output
-  // goes to raw_dir/udp-sink.json). Throws RunError when it does not start within 5 s.
+  // goes to raw_dir/udp-sink.json). Throws RunError when it does not start within 5 s (60 s in a
+  // host reached over SSH, where it runs under a shell that stops it when its stdin ends).
   UdpSink(const platform::Platform& platform, const std::string& host, int port,
           const std::filesystem::path& raw_dir);
+  ~UdpSink();
 
   // Stops it and returns its report: {"port", "received_packets", "received_bytes",
   // "socket_drops", "duration_s"}. Throws RunError when it left none.
@@ -25,6 +36,8 @@ class UdpSink {
 
  private:
   std::filesystem::path output_;
+  std::unique_ptr<internal::HeldStdin> remote_stdin_;  // a remote sink's stdin (before process_:
+                                                        // destroyed after it, ssh killed first)
   Process process_;
 };
 
