@@ -16,6 +16,7 @@
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/core/text_file.h"
 
 namespace nfb::collectors {
 namespace {
@@ -23,12 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadAll(const fs::path& path) { return ReadTextFile(path).value_or(""); }
 
 std::string LastLines(const std::string& text, size_t lines) {
   size_t pos = text.size();

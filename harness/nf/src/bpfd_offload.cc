@@ -16,6 +16,7 @@
 #include "nfb/bpfd/control.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/core/text_file.h"
 
 namespace nfb::nf {
 namespace {
@@ -28,10 +29,7 @@ using namespace std::chrono_literals;
 constexpr const char* kGuestDir = "/tmp/nfbench";
 
 std::string Tail(const fs::path& path, size_t max_bytes = 2000) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  std::string s = ReadTextFile(path).value_or("");
   return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
 }
 

@@ -13,6 +13,7 @@
 
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/core/text_file.h"
 
 namespace nfb::nf {
 namespace {
@@ -21,12 +22,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadAll(const fs::path& path) { return ReadTextFile(path).value_or(""); }
 
 }  // namespace
 

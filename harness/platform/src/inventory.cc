@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "nfb/core/error.h"
+#include "nfb/core/text_file.h"
 #include "run_state.h"
 
 namespace nfb::platform {
@@ -119,11 +120,9 @@ Inventory ParseInventory(const std::string& text, const std::string& source) {
 }
 
 Inventory LoadInventory(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError("cannot read the inventory " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseInventory(text.str(), path.string());
+  std::optional<std::string> text = ReadTextFile(path);
+  if (!text) throw InputError("cannot read the inventory " + path.string());
+  return ParseInventory(*text, path.string());
 }
 
 }  // namespace nfb::platform

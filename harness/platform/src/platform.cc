@@ -15,6 +15,7 @@
 #include "nfb/core/cgroup.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/core/text_file.h"
 #include "run_state.h"
 
 namespace nfb::platform {
@@ -49,12 +50,7 @@ struct RunEntry {
   bool live = false;
 };
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadText(const fs::path& path) { return ReadTextFile(path).value_or(""); }
 
 }  // namespace
 

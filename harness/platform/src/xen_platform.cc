@@ -19,6 +19,7 @@
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
 #include "nfb/core/log.h"
+#include "nfb/core/text_file.h"
 #include "xen_platform_impl.h"
 #include "xl_config.h"
 
@@ -27,12 +28,7 @@ namespace fs = std::filesystem;
 namespace internal {
 using json = nlohmann::json;
 
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ReadText(const fs::path& path) { return ReadTextFile(path).value_or(""); }
 
 std::string Trim(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "nfb/core/subprocess.h"
+#include "nfb/core/text_file.h"
 
 // <pcap/pcap.h> and libbpf both define struct bpf_insn; only this one function of libpcap is
 // needed here, so it is declared rather than included.
@@ -25,11 +26,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 std::string ReadTrimmed(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return {};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  std::string s = ReadTextFile(path).value_or("");
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "nfb/core/error.h"
+#include "nfb/core/text_file.h"
 
 namespace nfb::report {
 namespace {
@@ -101,12 +102,9 @@ CsvTable ParseCsv(std::string_view text, const std::string& source) {
 }
 
 CsvTable ReadCsvFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError(path.string() + ": read error");
-  return ParseCsv(text.str(), path.string());
+  std::optional<std::string> text = ReadTextFile(path);
+  if (!text) throw InputError(path.string() + ": cannot read");
+  return ParseCsv(*text, path.string());
 }
 
 std::optional<double> ParseCsvNumber(std::string_view field) {

@@ -7,6 +7,7 @@
 
 #include "json_at.h"
 #include "nfb/core/error.h"
+#include "nfb/core/text_file.h"
 #include "nfb/report/csv_reader.h"
 #include "nfb/report/emulation.h"
 #include "nfb/report/platform_comparison.h"
@@ -113,13 +114,11 @@ std::optional<std::string> NonEmpty(std::string text) {
 void ReadContext(const fs::path& path, RunComparison& run) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return;  // optional: the run still has its table
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::optional<std::string> text = ReadTextFile(path);
+  if (!text) throw InputError(path.string() + ": cannot read");
   json context;
   try {
-    context = json::parse(text.str());
+    context = json::parse(*text);
   } catch (const json::exception& e) {
     // e.what() says where: "parse error at line 3, column 5: ...".
     throw InputError(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "nfb/core/subprocess.h"
+#include "nfb/core/text_file.h"
 
 namespace nfb::report {
 namespace {
@@ -35,11 +36,9 @@ std::string Printable(std::string_view text, size_t limit = 400) {
 }
 
 std::optional<std::string> ReadTrimmed(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Printable(Trim(ss.str()));
+  std::optional<std::string> text = ReadTextFile(path);
+  if (!text) return std::nullopt;
+  return Printable(Trim(*text));
 }
 
 bool IsKey(std::string_view key) {
