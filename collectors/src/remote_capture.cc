@@ -1,9 +1,6 @@
 #include "nfb/collectors/remote_capture.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +12,7 @@
 #include "nfb/collectors/pcap_file.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
+#include "nfb/core/held_stdin.h"
 #include "nfb/core/log.h"
 #include "nfb/core/text_file.h"
 
@@ -36,16 +34,6 @@ std::string LastLines(const std::string& text, size_t lines) {
   }
   return trimmed.substr(pos + 1);
 }
-
-// The wrapper around tcpdump on the remote host (see the header). $0 is a name for ps; "$@" is
-// tcpdump's argv. fd 3 keeps the session's stdin for the watcher only.
-constexpr const char* kWrapper =
-    "exec 3<&0 </dev/null\n"
-    "\"$@\" 3<&- &\n"
-    "p=$!\n"
-    "{ cat <&3; kill -TERM \"$p\"; } >/dev/null 2>&1 &\n"
-    "exec 3<&-\n"
-    "wait \"$p\"\n";
 
 }  // namespace
 
@@ -162,10 +150,7 @@ std::vector<std::string> TcpdumpArgv(const RemoteCaptureOptions& o) {
 }
 
 std::vector<std::string> RemoteCaptureArgv(const RemoteCaptureOptions& options) {
-  std::vector<std::string> argv = {"sh", "-c", kWrapper, "nfb-capture"};
-  const std::vector<std::string> tcpdump = TcpdumpArgv(options);
-  argv.insert(argv.end(), tcpdump.begin(), tcpdump.end());
-  return argv;
+  return StopOnStdinEof(TcpdumpArgv(options), "nfb-capture");
 }
 
 std::unique_ptr<RemoteCapture> RemoteCapture::Start(const RemoteCaptureOptions& options,
@@ -175,20 +160,9 @@ std::unique_ptr<RemoteCapture> RemoteCapture::Start(const RemoteCaptureOptions& 
   if (c->options_.stderr_path.empty()) {
     c->options_.stderr_path = options.output.string() + ".stderr";
   }
-  c->fifo_ = options.stdin_fifo.empty() ? fs::path(options.output.string() + ".stdin")
-                                         : options.stdin_fifo;
-  std::error_code ec;
-  fs::remove(c->fifo_, ec);
-  if (::mkfifo(c->fifo_.c_str(), 0600) != 0) ThrowSystemError("mkfifo " + c->fifo_.string(), errno);
-  // Read-write: opening does not block, and the reader sees EOF only when this is closed.
-  c->stdin_fd_ = ::open(c->fifo_.c_str(), O_RDWR | O_CLOEXEC);
-  if (c->stdin_fd_ < 0) ThrowSystemError("open " + c->fifo_.string(), errno);
-
-  ProcessSpec spec = command(RemoteCaptureArgv(c->options_));
-  // `exec "$@" <"$0"`: a local sh only redirects stdin from the FIFO and execs (ssh).
-  std::vector<std::string> argv = {"sh", "-c", "exec \"$@\" <\"$0\"", c->fifo_.string()};
-  argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
-  spec.argv = std::move(argv);
+  c->stdin_ = HeldStdin(options.stdin_fifo.empty() ? fs::path(options.output.string() + ".stdin")
+                                                    : options.stdin_fifo);
+  ProcessSpec spec = WithStdinFrom(command(RemoteCaptureArgv(c->options_)), c->stdin_.path());
   spec.stdout_path = options.output;
   spec.stderr_path = c->options_.stderr_path;
   spec.interruptible = false;  // stopped through Stop() or the destructor, never mid-write
@@ -223,13 +197,8 @@ std::unique_ptr<RemoteCapture> RemoteCapture::Start(const RemoteCaptureOptions& 
 CaptureReport RemoteCapture::Stop() {
   if (stopped_) throw RunError("remote capture on " + options_.where + " already stopped");
   stopped_ = true;
-  if (stdin_fd_ >= 0) {
-    ::close(stdin_fd_);
-    stdin_fd_ = -1;
-  }
+  stdin_.Close();
   std::optional<ProcessResult> result = process_.Wait(30s);
-  std::error_code ec;
-  fs::remove(fifo_, ec);
   if (!result) {
     process_.Terminate();
     throw RunError(fmt::format("tcpdump on {} did not end within 30 s of its input closing",
@@ -260,13 +229,8 @@ CaptureReport RemoteCapture::Stop() {
 
 RemoteCapture::~RemoteCapture() {
   try {
-    if (stdin_fd_ >= 0) {
-      ::close(stdin_fd_);
-      stdin_fd_ = -1;
-    }
+    stdin_.Close();
     if (process_.running() && !process_.Wait(10s)) process_.Terminate();
-    std::error_code ec;
-    fs::remove(fifo_, ec);
   } catch (const std::exception& e) {
     log::Warn("stopping the remote capture on {}: {}", options_.where, e.what());
   }

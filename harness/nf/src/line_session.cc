@@ -26,33 +26,16 @@ std::string ReadAll(const fs::path& path) { return ReadTextFile(path).value_or("
 
 }  // namespace
 
-ProcessSpec WithStdinFrom(ProcessSpec spec, const fs::path& path) {
-  // `exec "$@" <"$0"`: sh only redirects and execs, so no quoting of the command is involved.
-  std::vector<std::string> argv = {"sh", "-c", "exec \"$@\" <\"$0\"", path.string()};
-  argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
-  spec.argv = std::move(argv);
-  return spec;
-}
-
 LineSession::LineSession(ProcessSpec spec, fs::path fifo, fs::path out, fs::path err,
                          std::string what)
-    : fifo_(std::move(fifo)), out_(std::move(out)), err_(std::move(err)), what_(std::move(what)) {
-  std::error_code ec;
-  fs::remove(fifo_, ec);
-  if (::mkfifo(fifo_.c_str(), 0600) != 0) ThrowSystemError("mkfifo " + fifo_.string(), errno);
-  // Read-write: neither side blocks on open, and the reader sees EOF only once this is closed.
-  commands_fd_ = ::open(fifo_.c_str(), O_RDWR | O_CLOEXEC);
-  if (commands_fd_ < 0) ThrowSystemError("open " + fifo_.string(), errno);
-  spec = WithStdinFrom(std::move(spec), fifo_);
+    : out_(std::move(out)),
+      err_(std::move(err)),
+      what_(std::move(what)),
+      commands_(std::move(fifo)) {
+  spec = WithStdinFrom(std::move(spec), commands_.path());
   spec.stdout_path = out_;
   spec.stderr_path = err_;
-  try {
-    process_ = Process::Start(spec);
-  } catch (...) {
-    ::close(commands_fd_);
-    commands_fd_ = -1;
-    throw;
-  }
+  process_ = Process::Start(spec);  // on failure commands_ closes and removes the FIFO
 }
 
 LineSession::~LineSession() { Close(); }
@@ -92,11 +75,8 @@ json LineSession::NextLine(std::chrono::milliseconds timeout) {
 }
 
 json LineSession::Ask(const std::string& line, std::chrono::milliseconds timeout) {
-  if (commands_fd_ < 0) throw RunError(what_ + ": its input is closed");
-  const std::string text = line + "\n";
-  if (::write(commands_fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    ThrowSystemError(fmt::format("write a command to {}", what_), errno);
-  }
+  if (!commands_.open()) throw RunError(what_ + ": its input is closed");
+  commands_.Write(line + "\n");
   json answer = NextLine(timeout);
   if (answer.contains("error")) {
     throw RunError(fmt::format("{}: '{}' failed: {}", what_, line, answer["error"].dump()));
@@ -106,10 +86,7 @@ json LineSession::Ask(const std::string& line, std::chrono::milliseconds timeout
 
 std::optional<ProcessResult> LineSession::Close(std::chrono::milliseconds grace) {
   try {
-    if (commands_fd_ >= 0) {
-      ::close(commands_fd_);
-      commands_fd_ = -1;
-    }
+    commands_.Close();
     if (!result_ && process_.running()) {
       result_ = process_.Wait(grace);
       if (!result_) {
@@ -121,8 +98,6 @@ std::optional<ProcessResult> LineSession::Close(std::chrono::milliseconds grace)
   } catch (const std::exception& e) {
     log::Error("stopping {}: {}", what_, e.what());
   }
-  std::error_code ec;
-  fs::remove(fifo_, ec);
   return result_;
 }
 

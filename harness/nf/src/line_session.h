@@ -16,13 +16,10 @@
 #include <optional>
 #include <string>
 
+#include "nfb/core/held_stdin.h"
 #include "nfb/core/subprocess.h"
 
 namespace nfb::nf {
-
-// `spec` with its stdin read from `path`: a local `sh` opens the file and execs the command
-// (ProcessSpec has no stdin of its own). Namespace and cgroups of `spec` still apply.
-ProcessSpec WithStdinFrom(ProcessSpec spec, const std::filesystem::path& path);
 
 class LineSession {
  public:
@@ -49,10 +46,10 @@ class LineSession {
   const std::filesystem::path& out_path() const { return out_; }
 
  private:
-  std::filesystem::path fifo_, out_, err_;
+  std::filesystem::path out_, err_;
   std::string what_;
+  HeldStdin commands_;
   Process process_;
-  int commands_fd_ = -1;
   size_t lines_read_ = 0;
   std::optional<ProcessResult> result_;
 };

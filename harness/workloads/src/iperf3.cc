@@ -149,7 +149,7 @@ struct Iperf3Process::State {
   fs::path json_path, stderr_path;
   Process process;
   // A remote iperf3 (Iperf3ServerOptions::platform): its stdin, whose end stops it.
-  internal::HeldStdin remote_stdin;
+  HeldStdin remote_stdin;
   std::chrono::system_clock::time_point started_wall;
   std::chrono::steady_clock::time_point started_steady;
   std::optional<Iperf3Outcome> outcome;  // once finished
@@ -264,7 +264,7 @@ std::unique_ptr<Iperf3Process::State> StartRemoteServer(const Iperf3ServerOption
   state->argv = std::move(argv);
   state->json_path = options.output_dir / (options.name + ".json");
   state->stderr_path = options.output_dir / (options.name + ".stderr.log");
-  state->remote_stdin = internal::HeldStdin(internal::HeldStdinPath(platform, host, options.name));
+  state->remote_stdin = HeldStdin(internal::HeldStdinPath(platform, host, options.name));
   log::Debug("{} in {}: {}", options.name, host, CommandLine(state->argv));
   state->started_wall = std::chrono::system_clock::now();
   state->started_steady = std::chrono::steady_clock::now();

@@ -29,7 +29,7 @@ UdpSink::UdpSink(const platform::Platform& platform, const std::string& host, in
     // A guest reached over SSH: the sink is on its PATH (a guest tool, appended to its ramdisk),
     // and it is stopped by the end of its stdin (held_remote.h), not by a signal to ssh. Starting
     // a process there can take seconds under QEMU/TCG.
-    remote_stdin_ = std::make_unique<internal::HeldStdin>(
+    remote_stdin_ = std::make_unique<HeldStdin>(
         internal::HeldStdinPath(platform, host, "udp-sink"));
     process_ = internal::StartHeldRemote(platform, host,
                                          {UdpSinkBinary().filename().string(), "--port",

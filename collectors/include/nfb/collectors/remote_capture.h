@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "nfb/collectors/pcap_capture.h"
+#include "nfb/core/held_stdin.h"
 #include "nfb/core/subprocess.h"
 
 namespace nfb::collectors {
@@ -77,9 +78,9 @@ struct RemoteCaptureOptions {
 // tcpdump's argv: -i IF -p -n -U --immediate-mode -w - --time-stamp-precision=nano -s -B [-j] FILTER.
 std::vector<std::string> TcpdumpArgv(const RemoteCaptureOptions& options);
 
-// The remote command: sh -c '<wrapper>' nfb-capture <tcpdump argv>. The wrapper runs tcpdump in
-// the background with stdin from /dev/null, waits for its own stdin to end, then sends tcpdump
-// SIGTERM, and exits with tcpdump's status.
+// The remote command: tcpdump's argv under nfb::StopOnStdinEof (core/held_stdin.h), named
+// nfb-capture: tcpdump runs with stdin from /dev/null, the end of the wrapper's stdin sends it
+// SIGTERM, and the wrapper exits with tcpdump's status.
 std::vector<std::string> RemoteCaptureArgv(const RemoteCaptureOptions& options);
 
 // Turns a remote argv into the local process that runs it on the host (Platform::Command).
@@ -110,8 +111,7 @@ class RemoteCapture {
  private:
   RemoteCapture() = default;
   RemoteCaptureOptions options_;
-  std::filesystem::path fifo_;
-  int stdin_fd_ = -1;  // our end of the remote stdin (a FIFO held open read-write)
+  HeldStdin stdin_;  // the remote stdin: closing it stops tcpdump
   Process process_;
   bool stopped_ = false;
   std::optional<TcpdumpSummary> summary_;

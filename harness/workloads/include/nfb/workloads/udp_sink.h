@@ -8,14 +8,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "nfb/core/held_stdin.h"
 #include "nfb/core/subprocess.h"
 #include "nfb/platform/platform.h"
 
 namespace nfb::workloads {
 
-namespace internal {
-class HeldStdin;
-}
 
 // The sink's binary in the build tree. A guest reached over SSH runs it by its file name from its
 // PATH: the runner has the platform add it to the guest's image (XenPlatformOptions::guest_files).
@@ -36,7 +34,7 @@ class UdpSink {
 
  private:
   std::filesystem::path output_;
-  std::unique_ptr<internal::HeldStdin> remote_stdin_;  // a remote sink's stdin (before process_:
+  std::unique_ptr<HeldStdin> remote_stdin_;  // a remote sink's stdin (before process_:
                                                         // destroyed after it, ssh killed first)
   Process process_;
 };

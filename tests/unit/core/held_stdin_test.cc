@@ -1,8 +1,8 @@
-// The shell that stops a remote long-running command when its stdin ends (held_remote.h), run
+// The shell that stops a remote long-running command when its stdin ends (held_stdin.h), run
 // here with the local sh: the command's own exit status and output come back when it ends by
 // itself while stdin is still held, the end of stdin sends it SIGTERM, and the command does not
 // read the held stdin.
-#include "held_remote.h"
+#include "nfb/core/held_stdin.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace nfb::workloads::internal {
+namespace nfb {
 namespace {
 
 namespace fs = std::filesystem;
@@ -30,7 +30,7 @@ class HeldRemoteTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Process Start(const std::vector<std::string>& argv, const HeldStdin& in) {
-    ProcessSpec spec = WithStdinFromFile(ProcessSpec(StopOnStdinEof(argv)), in.path());
+    ProcessSpec spec = WithStdinFrom(ProcessSpec(StopOnStdinEof(argv)), in.path());
     spec.stdout_path = dir_ / "out";
     spec.stderr_path = dir_ / "err";
     return Process::Start(spec);
@@ -106,4 +106,4 @@ TEST_F(HeldRemoteTest, HeldStdinMovesAndClosesOnce) {
 }
 
 }  // namespace
-}  // namespace nfb::workloads::internal
+}  // namespace nfb
