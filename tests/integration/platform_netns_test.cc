@@ -103,6 +103,8 @@ TEST_F(NetnsPlatformTest, CommandRunsInTheHostsNamespaceAndCgroups) {
   EXPECT_EQ(guest.address, "198.18.0.11");
   EXPECT_EQ(guest.mac, "02:00:00:00:01:01");
   EXPECT_EQ(guest.cpus, (std::vector<int>{1}));
+  EXPECT_EQ(guest.dom0_vif, "vif1.0");  // its backend in dom0, named after its domid
+  EXPECT_TRUE(platform.Host("loadgen").dom0_vif.empty());
 
   // The namespace: same nsfs inode as the named namespace, and the guest's own addresses.
   ProcessResult ns =

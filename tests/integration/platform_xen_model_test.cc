@@ -401,7 +401,9 @@ TEST(XenPlatformModelTest, ExternalHostsInTheInventoryAreMachinesOverSsh) {
   EXPECT_EQ(plain->Host("loadgen").netns, "nfb012345-loadgen");
   EXPECT_EQ(plain->Dom0NicInterface(), "peth0");
   for (const auto& host : plain->Describe()["hosts"]) {
-    if (host["name"] == "loadgen") EXPECT_EQ(host["in_dom0"], true);
+    if (host["name"] == "loadgen") {
+      EXPECT_EQ(host["in_dom0"], true);
+    }
   }
 }
 

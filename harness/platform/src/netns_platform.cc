@@ -115,6 +115,7 @@ NetnsPlatform::NetnsPlatform(const scenario::Topology& topology, RunId run_id)
     if (!ValidInterfaceName(guest.vif)) {
       throw InputError(fmt::format("guest '{}': domid {} is too large", g.name, g.domid));
     }
+    guest.info.dom0_vif = guest.vif;
     guest.rps_devices = {"eth0"};
     // The vif's receive work (the guest's transmissions) belongs to dom0, as netback runs there.
     domains_.front().rps_devices.push_back(guest.vif);

@@ -78,6 +78,7 @@ void XenPlatform::CreateGuest(Domain& g) {
   }
   g.info.xen_domid = found->second;
   g.vif = fmt::format("vif{}.0", g.info.xen_domid);
+  g.info.dom0_vif = g.vif;
 }
 
 std::string XenPlatform::GuestFailure(const Domain& g) const {

@@ -163,11 +163,8 @@ void FloodDriver::MeasureStep(StepContext& step) {
     server.emplace(workloads::StartIperf3Server(options));
   }
 
-  // dom0's vif for the guest is named after its domain id: Xen's own on the xen platform.
-  const int domid =
-      target.xen_domid >= 0 ? target.xen_domid : s_.topology.FindGuest(config.target)->domid;
   PacketCounterSnapshot counters_before =
-      ReadPacketCounters(step.platform, config.target, domid, flood_.attack.from);
+      ReadPacketCounters(step.platform, config.target, flood_.attack.from);
   std::optional<RestartingCpuSampler> sampler;
   if (sampling_) {
     DomainCpuSamplingOptions options;
@@ -290,7 +287,7 @@ void FloodDriver::MeasureStep(StepContext& step) {
   }
   json sink_report = sink ? sink->Stop() : json(nullptr);
   PacketCounterSnapshot counters_after =
-      ReadPacketCounters(step.platform, config.target, domid, flood_.attack.from);
+      ReadPacketCounters(step.platform, config.target, flood_.attack.from);
   PacketCounterDelta delta = Difference(counters_before, counters_after);
 
   for (const NicRatePoint& p : nic) {

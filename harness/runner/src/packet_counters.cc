@@ -41,15 +41,15 @@ json ToJson(const InterfaceCounters& c) {
 }  // namespace
 
 PacketCounterSnapshot ReadPacketCounters(const platform::Platform& platform,
-                                         const std::string& guest, int guest_domid,
+                                         const std::string& guest,
                                          const std::string& attacker) {
   PacketCounterSnapshot s;
   const platform::HostInfo& a = platform.Host(attacker);
   s.attacker_nic = Find(ParseNetDev(ReadProcNet(a.netns, "dev")), a.interface);
   const auto dom0 = ParseNetDev(ReadProcNet(platform.Dom0Netns(), "dev"));
   s.dom0_nic = Find(dom0, platform.Dom0NicInterface());
-  s.dom0_vif = Find(dom0, fmt::format("vif{}.0", guest_domid));
   const platform::HostInfo& g = platform.Host(guest);
+  s.dom0_vif = Find(dom0, g.dom0_vif);
   if (g.IsLocal()) {
     s.guest_eth0 = Find(ParseNetDev(ReadProcNet(g.netns, "dev")), g.interface);
     s.guest_udp = ParseSnmpUdp(ReadProcNet(g.netns, "snmp"));

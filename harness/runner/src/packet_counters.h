@@ -30,7 +30,7 @@ using PacketCounterDelta = PacketCounterSnapshot;
 // `cat` there). Interfaces that do not exist read as absent; throws RunError if a namespace
 // cannot be entered or the guest's files cannot be read.
 PacketCounterSnapshot ReadPacketCounters(const platform::Platform& platform,
-                                         const std::string& guest, int guest_domid,
+                                         const std::string& guest,
                                          const std::string& attacker);
 // The output of `cat /proc/net/dev /proc/net/snmp` (how a guest reached over SSH is read) split
 // into the two files: /proc/net/snmp starts at its first line beginning with "Ip: ". Throws

@@ -50,6 +50,9 @@ struct HostInfo {
   // Xen guests: the domain id Xen assigned at `xl create` (not the scenario's `domid`, which Xen
   // cannot be asked for); -1 elsewhere, including the netns platform's emulated guests.
   int xen_domid = -1;
+  // Guests: their backend interface in dom0 ("vif<domid>.0", with the domain id the platform
+  // really used: the scenario's on netns, Xen's on xen); empty for other hosts.
+  std::string dom0_vif{};
 
   bool IsLocal() const { return access == HostAccess::kLocal; }
 };
