@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "links.h"
 #include "netns_files.h"
 #include "nfb/core/cancel.h"
 #include "nfb/core/error.h"
@@ -43,11 +44,6 @@ bool ValidHostName(const std::string& name) {
 bool ValidInterfaceName(const std::string& name) {
   static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]{0,14}");
   return std::regex_match(name, kName);
-}
-
-std::string Trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
 }
 
 }  // namespace
@@ -193,24 +189,14 @@ std::vector<std::string> NetnsPlatform::AllNetns() const {
   return out;
 }
 
-// One `ip -batch` per namespace and phase instead of one process per command: provisioning cost
-// is dominated by process start-up on a loaded box. The batch files stay in the run directory
-// (removed at teardown) as a record of what was done.
+// One `ip -batch` per namespace and phase (links.h); the batch files stay in the run directory
+// (removed at teardown).
 void NetnsPlatform::IpBatch(const std::string& netns,
                             const std::vector<std::vector<std::string>>& lines) {
-  std::string text;
-  for (const auto& line : lines) {
-    std::string command = CommandLine(line);
-    log::Debug("ip{}: {}", netns.empty() ? "" : " -n " + netns, command);
-    text += command + "\n";
-  }
   const fs::path file =
       state_->dir() / fmt::format("ip-{:02}-{}.batch", ++batches_, netns.empty() ? "host" : netns);
-  std::ofstream(file) << text;
-  std::vector<std::string> args;
-  if (!netns.empty()) args = {"-n", netns};
-  args.insert(args.end(), {"-batch", file.string()});
-  Ip(std::move(args));
+  ++commands_;
+  internal::RunIpBatch(ip_, netns, lines, file, kIpTimeout);
 }
 
 void NetnsPlatform::CheckPrefixFree() const {
@@ -408,38 +394,8 @@ void NetnsPlatform::Provision() {
 void NetnsPlatform::WaitUntilForwarding(
     const std::vector<std::pair<std::string, std::string>>& devices,
     std::chrono::milliseconds timeout) {
-  std::map<std::string, std::unique_ptr<internal::NetnsSysfs>> sysfs;
-  for (const auto& [ns, dev] : devices) {
-    if (!sysfs.contains(ns)) sysfs[ns] = std::make_unique<internal::NetnsSysfs>(ns);
-  }
-  const auto deadline = Clock::now() + timeout;
-  bool reported = false;
-  while (true) {
-    std::vector<std::string> waiting;
-    for (const auto& [ns, dev] : devices) {
-      const internal::NetnsSysfs& fs = *sysfs[ns];
-      std::string base = "class/net/" + dev + "/";
-      bool up = Trim(fs.Read(base + "operstate")) == "up";
-      if (up) {
-        try {
-          // 3 = BR_STATE_FORWARDING; the file only exists for bridge ports.
-          up = Trim(fs.Read(base + "brport/state")) == "3";
-        } catch (const RunError&) {
-        }
-      }
-      if (!up) waiting.push_back(ns + ":" + dev);
-    }
-    if (waiting.empty()) return;
-    if (!reported && Clock::now() > deadline - timeout + std::chrono::milliseconds(100)) {
-      log::Debug("waiting for links to forward: {}", fmt::join(waiting, ", "));
-      reported = true;
-    }
-    if (Clock::now() > deadline) {
-      throw RunError(
-          fmt::format("links not up after {} ms: {}", timeout.count(), fmt::join(waiting, ", ")));
-    }
-    if (!SleepFor(std::chrono::milliseconds(2))) ThrowIfInterrupted();
-  }
+  internal::WaitUntilForwarding(devices,
+                                {.timeout = timeout, .poll = std::chrono::milliseconds(2)});
 }
 
 void NetnsPlatform::StopGuests() {

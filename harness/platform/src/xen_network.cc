@@ -20,30 +20,13 @@ namespace {
 std::string SwitchPortMac(int index) { return fmt::format("06:fe:00:00:01:{:02x}", index); }
 }  // namespace
 
-void XenPlatform::Ip(std::vector<std::string> args, std::chrono::seconds timeout) {
-  args.insert(args.begin(), ip_);
-  ProcessSpec spec;
-  spec.argv = std::move(args);
-  RunChecked(spec, timeout);
-}
-
-// One `ip -batch` per namespace and phase (see the file comment); the batch files stay in the run
-// directory until teardown as a record of what was done.
+// One `ip -batch` per namespace and phase (links.h); the batch files stay in the run directory
+// until teardown as a record of what was done.
 void XenPlatform::IpBatch(const std::string& netns, const Lines& lines) {
   if (lines.empty()) return;
-  std::string text;
-  for (const auto& line : lines) {
-    const std::string command = CommandLine(line);
-    log::Debug("ip{}: {}", netns.empty() ? "" : " -n " + netns, command);
-    text += command + "\n";
-  }
   const fs::path file = state_->dir() / fmt::format("ip-{:02}-{}.batch", ++batches_,
                                                      netns.empty() ? "dom0" : netns);
-  std::ofstream(file) << text;
-  std::vector<std::string> args;
-  if (!netns.empty()) args = {"-n", netns};
-  args.insert(args.end(), {"-batch", file.string()});
-  Ip(std::move(args));
+  RunIpBatch(ip_, netns, lines, file, kIpTimeout);
 }
 
 void XenPlatform::BuildNetwork() {
@@ -154,53 +137,13 @@ void XenPlatform::BuildNetwork() {
   WaitUntilForwarding(links, std::chrono::seconds(20));
 }
 
+// Netback's vifs say "unknown" until the guest's frontend connects, and may not exist yet.
 void XenPlatform::WaitUntilForwarding(
     const std::vector<std::pair<std::string, std::string>>& devices,
     std::chrono::seconds timeout) {
-  std::map<std::string, std::unique_ptr<NetnsSysfs>> sysfs;
-  for (const auto& [ns, dev] : devices) {
-    if (!ns.empty() && !sysfs.contains(ns)) {
-      sysfs[ns] = std::make_unique<NetnsSysfs>(ns);
-    }
-  }
-  auto read = [&](const std::string& ns, const std::string& relative) -> std::string {
-    if (ns.empty()) {
-      std::ifstream in("/sys/" + relative);
-      if (!in) throw RunError("cannot read /sys/" + relative);
-      std::string text;
-      std::getline(in, text);
-      return Trim(text);
-    }
-    return Trim(sysfs[ns]->Read(relative));
-  };
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    std::vector<std::string> waiting;
-    for (const auto& [ns, dev] : devices) {
-      const std::string base = "class/net/" + dev + "/";
-      bool up = false;
-      try {
-        // netback's vifs say "unknown" until the guest's frontend connects, then "up".
-        up = read(ns, base + "operstate") == "up";
-      } catch (const RunError&) {
-        // not there yet
-      }
-      if (up) {
-        try {
-          up = read(ns, base + "brport/state") == "3";  // BR_STATE_FORWARDING
-        } catch (const RunError&) {
-          // not a bridge port: being up is enough
-        }
-      }
-      if (!up) waiting.push_back((ns.empty() ? "dom0" : ns) + ":" + dev);
-    }
-    if (waiting.empty()) return;
-    if (Clock::now() > deadline) {
-      throw RunError(fmt::format("links not forwarding after {} s: {}", timeout.count(),
-                                 fmt::join(waiting, ", ")));
-    }
-    if (!SleepFor(std::chrono::milliseconds(50))) ThrowIfInterrupted();
-  }
+  internal::WaitUntilForwarding(devices, {.timeout = timeout,
+                                          .poll = std::chrono::milliseconds(50),
+                                          .missing_is_waiting = true});
 }
 
 }  // namespace nfb::platform::internal

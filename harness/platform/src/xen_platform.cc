@@ -30,11 +30,6 @@ using json = nlohmann::json;
 
 std::string ReadText(const fs::path& path) { return ReadTextFile(path).value_or(""); }
 
-std::string Trim(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
 std::string Tail(const std::string& text, size_t lines) {
   size_t pos = text.size();
   while (lines-- > 0 && pos > 0) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "links.h"
 #include "nfb/core/cgroup.h"
 #include "nfb/core/subprocess.h"
 #include "nfb/platform/xen_platform.h"
@@ -31,7 +32,6 @@ inline constexpr auto kXlTimeout = std::chrono::seconds(180);
 
 // Small text helpers of the xen platform's files.
 std::string ReadText(const std::filesystem::path& path);  // "" when unreadable
-std::string Trim(std::string text);                       // trailing spaces and newlines
 std::string Tail(const std::string& text, size_t lines);  // the last `lines` lines
 double Seconds(Clock::duration d);
 
@@ -88,7 +88,6 @@ class XenPlatform final : public Platform {
   const Domain& Dom0() const { return domains_.front(); }
   std::string SwitchNetns() const { return prefix_ + "-switch"; }
   SshTarget SshTargetOf(const Domain& d) const;
-  void Ip(std::vector<std::string> args, std::chrono::seconds timeout = kIpTimeout);
   void IpBatch(const std::string& netns, const Lines& lines);
   std::string ResolveRamdisk();
   void CheckFree();
